@@ -1,0 +1,1 @@
+"""backpressure-lab: a producer, a consumer and a kopf operator that teach backpressure on Kubernetes."""

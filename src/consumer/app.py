@@ -1,0 +1,58 @@
+"""The consumer's ASGI app, assembled in one place."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from backpressure_lab.common import telemetry
+from backpressure_lab.common.http import EXCEPTION_HANDLERS
+from backpressure_lab.common.metrics import metrics_endpoint, new_registry
+from backpressure_lab.consumer import routes
+from backpressure_lab.consumer.metrics import ConsumerMetrics
+from backpressure_lab.consumer.worker import Consumer, ConsumerConfig
+
+
+def create_app(config: ConsumerConfig | None = None) -> Any:
+    registry = new_registry()
+    shutdown_tracing = telemetry.configure_tracing("consumer")
+    consumer = Consumer(config or ConsumerConfig(), ConsumerMetrics(registry))
+    export_metrics = metrics_endpoint(registry)
+
+    async def metrics(request: Request) -> Response:
+        consumer.throughput()
+        response: Response = await export_metrics(request)
+        return response
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if shutdown_tracing is not None:
+                shutdown_tracing()
+
+    app = Starlette(
+        routes=[
+            Route("/health", routes.health),
+            Route("/healthz", routes.health),
+            Route("/readyz", routes.readiness),
+            Route("/status", routes.status),
+            Route("/metrics", metrics),
+            Route("/process", routes.process, methods=["POST"]),
+            Route("/admin/config", routes.change_config, methods=["POST"]),
+            Route("/admin/config", routes.read_config, methods=["GET"]),
+            Route("/admin/slow-down", routes.slow_down, methods=["POST"]),
+            Route("/admin/speed-up", routes.speed_up, methods=["POST"]),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.consumer = consumer
+    return telemetry.instrument_asgi(app, shutdown_tracing is not None)

@@ -1,0 +1,109 @@
+"""The consumer's live state: its settings, the items in flight, and the processing of one item."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry import trace
+
+from backpressure_lab.common.rate import RateMeter
+from backpressure_lab.common.settings import apply_changes, as_dict
+from backpressure_lab.consumer.metrics import ConsumerMetrics
+from backpressure_lab.consumer.processing import max_throughput, mean_processing_seconds, processing_seconds
+from backpressure_lab.consumer.settings import ConsumerSettings
+
+tracer = trace.get_tracer("backpressure_lab.consumer")
+
+
+@dataclass
+class ConsumerConfig:
+    admin_token: str | None = None
+    settings: ConsumerSettings = field(default_factory=ConsumerSettings)
+
+
+class Consumer:
+    def __init__(self, config: ConsumerConfig, metrics: ConsumerMetrics) -> None:
+        self.config = config
+        self.settings = config.settings
+        self.metrics = metrics
+        self.in_flight = 0
+        self.processed = 0
+        self.failed = 0
+        self.rejected = 0
+        self.meter = RateMeter()
+        self._random = random.Random()
+        self._publish()
+
+    def update(self, changes: dict[str, Any]) -> ConsumerSettings:
+        """Validate and apply `changes` (raises SettingsError, changing nothing, when any part is bad)."""
+        self.settings = apply_changes(self.settings, changes)
+        self._publish()
+        return self.settings
+
+    def _publish(self) -> None:
+        self.metrics.configured_processing_time.set(mean_processing_seconds(self.settings) * 1000.0)
+        self.metrics.concurrency.set(self.settings.concurrency)
+        self.metrics.max_throughput.set(max_throughput(self.settings) or math.inf)
+
+    def is_full(self) -> bool:
+        return self.in_flight >= self.settings.concurrency
+
+    def refuse(self) -> int:
+        """Count a 503 and return the Retry-After to send: about one processing time, in whole seconds."""
+        self.rejected += 1
+        self.metrics.overload_responses.labels("consumer", "503").inc()
+        return max(1, math.ceil(mean_processing_seconds(self.settings)))
+
+    def count_failure(self) -> None:
+        self.failed += 1
+        self.metrics.failed.inc()
+
+    async def process(self, item_id: str) -> float:
+        seconds = processing_seconds(self.settings, self._random.random())
+        self.in_flight += 1
+        self.metrics.in_flight.inc()
+        started = time.monotonic()
+        try:
+            with tracer.start_as_current_span("process_item") as span:
+                if span.is_recording():
+                    span.set_attributes({"item.id": item_id, "processing.seconds": seconds})
+                await asyncio.sleep(seconds)
+        finally:
+            self.in_flight -= 1
+            self.metrics.in_flight.dec()
+        finished = time.monotonic()
+        self.processed += 1
+        self.metrics.processed.inc()
+        self.metrics.processing_duration.observe(finished - started)
+        self.meter.add(finished)
+        return finished - started
+
+    def throughput(self) -> float:
+        rate = self.meter.per_second(time.monotonic())
+        self.metrics.throughput.set(rate)
+        return rate
+
+    def status(self) -> dict[str, Any]:
+        settings = self.settings
+        limit = max_throughput(settings)
+        return {
+            "service": "consumer",
+            "config": {
+                **as_dict(settings),
+                "processing_range_ms": [settings.processing_min_ms, settings.processing_max_ms],
+                "effective_processing_time_ms": round(mean_processing_seconds(settings) * 1000.0, 3),
+            },
+            "state": {
+                "items_in_flight": self.in_flight,
+                "max_throughput": None if limit is None else round(limit, 2),
+                "throughput": round(self.throughput(), 2),
+                "items_processed": self.processed,
+                "items_failed": self.failed,
+                "items_rejected": self.rejected,
+            },
+        }

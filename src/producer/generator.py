@@ -1,0 +1,40 @@
+"""The generation loop: creates items at `production_rate` per second and offers each one for admission."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from backpressure_lab.producer.pacing import Schedule
+from backpressure_lab.producer.pipeline import SETTINGS_POLL_SECONDS, Pipeline
+
+# Admitting several due items before yielding keeps high rates (thousands a second) cheap.
+MAX_ITEMS_PER_STEP = 64
+
+
+async def run_generator(pipeline: Pipeline) -> None:
+    now = time.monotonic()
+    schedule = Schedule(next_due=now, rate=pipeline.settings.production_rate)
+    last_emitted = now
+    while True:
+        if pipeline.settings.production_rate != schedule.rate:
+            schedule.change_rate(pipeline.settings.production_rate, last_emitted)
+        now = time.monotonic()
+        due_in = schedule.due_in(now)
+        if due_in is None or due_in > 0:
+            pipeline.settings_changed.clear()
+            wait = SETTINGS_POLL_SECONDS if due_in is None else min(due_in, SETTINGS_POLL_SECONDS)
+            try:
+                async with asyncio.timeout(wait):
+                    await pipeline.settings_changed.wait()
+            except TimeoutError:
+                pass
+            continue
+        for _ in range(MAX_ITEMS_PER_STEP):
+            waited = await pipeline.admit_generated()
+            last_emitted = time.monotonic()
+            schedule.emitted(last_emitted, waited=waited)
+            due_in = schedule.due_in(last_emitted)
+            if due_in is None or due_in > 0 or pipeline.settings.production_rate != schedule.rate:
+                break
+        await asyncio.sleep(0)

@@ -1,0 +1,55 @@
+"""Work items and what each one costs in memory.
+
+Every item carries a payload allocated for it alone, so an unbounded queue really eats memory (the original lab
+shared one string between all items, and its queue grew by under 1 KB per item). The cost is measured from the
+objects' real sizes, not guessed from a string form: bench/memory_accounting.py compares it with tracemalloc and RSS.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+
+# CPython serves objects up to 512 bytes from its own pools; larger ones come from malloc, whose chunk header and
+# alignment add about 16 bytes each.
+_PYMALLOC_LIMIT = 512
+_MALLOC_OVERHEAD = 16
+_DEQUE_SLOT = 8
+
+
+@dataclass(slots=True)
+class WorkItem:
+    id: str
+    created_at: float
+    """Wall-clock seconds (the original contract's field, for people to read)."""
+    enqueued_at: float
+    """Monotonic seconds, for the queue wait: never compare clocks across processes."""
+    enqueued_at_ns: int
+    """Wall-clock nanoseconds, where the queue-wait span starts."""
+    payload: str
+    memory_bytes: int = 0
+
+
+def _allocated(size: int) -> int:
+    return size + (_MALLOC_OVERHEAD if size > _PYMALLOC_LIMIT else 0)
+
+
+def measure(item: WorkItem) -> int:
+    """Bytes the item holds while it waits in the queue: the item, its fields' objects and its queue slot."""
+    parts = (item, item.id, item.created_at, item.enqueued_at, item.enqueued_at_ns, item.payload)
+    return sum(_allocated(sys.getsizeof(part)) for part in parts) + _DEQUE_SLOT
+
+
+def new_item(payload_bytes: int) -> WorkItem:
+    # str * n allocates and writes every byte, so the memory is really resident, not a lazily mapped zero page.
+    item = WorkItem(
+        id=str(uuid.uuid4()),
+        created_at=time.time(),
+        enqueued_at=time.monotonic(),
+        enqueued_at_ns=time.time_ns(),
+        payload="x" * payload_bytes,
+    )
+    item.memory_bytes = measure(item)
+    return item

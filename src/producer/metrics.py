@@ -1,0 +1,82 @@
+"""The producer's Prometheus metrics: the original lab's names (label service="producer") and what the fixes add."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from backpressure_lab.common.metrics import DURATION_BUCKETS, SERVICE_LABEL, WAIT_BUCKETS
+
+SERVICE = "producer"
+
+
+class ProducerMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        def counter(name: str, doc: str) -> Counter:
+            return Counter(name, doc, SERVICE_LABEL, registry=registry).labels(SERVICE)
+
+        def gauge(name: str, doc: str) -> Gauge:
+            return Gauge(name, doc, SERVICE_LABEL, registry=registry).labels(SERVICE)
+
+        # The original lab's metrics, same names and meaning.
+        self.produced = counter("backpressure_items_produced", "Items admitted into the queue")
+        self.sent = counter("backpressure_items_sent", "Items the consumer accepted")
+        self.rejected = counter("backpressure_items_rejected", "Items refused admission or evicted from a full queue")
+        self.dropped = counter("backpressure_items_dropped", "Items given up after the retry budget was spent")
+        self.rate_limit_delays = counter(
+            "backpressure_rate_limit_delays", "Times the generator had to wait for a rate-limit token"
+        )
+        self.queue_depth = gauge("backpressure_queue_depth", "Items waiting in the producer's queue")
+        self.queue_memory = gauge("backpressure_queue_memory_bytes", "Measured bytes held by the queued items")
+        self.process_memory = gauge("backpressure_process_memory_bytes", "Current resident memory (RSS, not peak)")
+        self.items_in_flight = gauge("backpressure_items_in_flight", "Sends awaiting the consumer's answer")
+        self.send_duration = Histogram(
+            "backpressure_send_duration_seconds",
+            "Time of one send attempt to the consumer",
+            SERVICE_LABEL,
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        ).labels(SERVICE)
+        self.queue_wait = Histogram(
+            "backpressure_queue_wait_seconds",
+            "Time from enqueue to dequeue, on the producer's monotonic clock",
+            SERVICE_LABEL,
+            buckets=WAIT_BUCKETS,
+            registry=registry,
+        ).labels(SERVICE)
+
+        # What the fixes add.
+        self.rate_limit_wait_seconds = counter(
+            "backpressure_rate_limit_wait_seconds", "Seconds the generator spent waiting for rate-limit tokens"
+        )
+        self.queue_full_wait_seconds = counter(
+            "backpressure_queue_full_wait_seconds", "Seconds the generator spent waiting for space (block mode)"
+        )
+        self.rate_limit_tokens = gauge("backpressure_rate_limit_tokens", "Tokens in the rate limiter's bucket")
+        self.retries = counter("backpressure_send_retries", "Send attempts that were retries of a failed send")
+        self.send_responses = Counter(
+            "backpressure_send_responses",
+            "Send attempts by the consumer's answer (2xx, 429, 503, error, timeout)",
+            [*SERVICE_LABEL, "code"],
+            registry=registry,
+        )
+        self.overload_responses = Counter(
+            "backpressure_overload_responses",
+            "Requests this service answered with 429 or 503 to push back",
+            [*SERVICE_LABEL, "code"],
+            registry=registry,
+        )
+        self.memory_limit = gauge("backpressure_memory_limit_bytes", "The cgroup memory limit (NaN: no limit)")
+        self.memory_growth = gauge("backpressure_memory_growth_bytes_per_second", "Slope of RSS over the last 10 s")
+        self.seconds_to_limit = gauge(
+            "backpressure_seconds_to_memory_limit",
+            "Seconds until RSS reaches the limit at the current growth (+Inf: never)",
+        )
+        self.sender_concurrency = gauge("backpressure_sender_concurrency", "Sends the producer allows at once")
+        self.max_queue_size = gauge("backpressure_max_queue_size", "Queue capacity in bounded and block modes")
+        self.production_rate = gauge("backpressure_production_rate", "Configured items per second")
+
+    def responded(self, code: str) -> None:
+        self.send_responses.labels(SERVICE, code).inc()
+
+    def pushed_back(self, code: int) -> None:
+        self.overload_responses.labels(SERVICE, str(code)).inc()

@@ -1,0 +1,78 @@
+"""The producer's HTTP endpoints. Each reads the live state from `request.app.state.producer`."""
+
+from __future__ import annotations
+
+import math
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from backpressure_lab.common.http import ClientError, read_json_object, require_admin
+from backpressure_lab.common.settings import SettingsError, as_dict
+from backpressure_lab.producer.runtime import ProducerRuntime
+from backpressure_lab.producer.status import producer_status
+
+MAX_PRODUCE_COUNT = 100_000
+
+
+def _runtime(request: Request) -> ProducerRuntime:
+    runtime: ProducerRuntime = request.app.state.producer
+    return runtime
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"status": "healthy", "service": "producer"})
+
+
+async def readiness(request: Request) -> Response:
+    if not _runtime(request).ready:
+        return JSONResponse({"status": "starting", "service": "producer"}, status_code=503)
+    return JSONResponse({"status": "ready", "service": "producer"})
+
+
+async def status(request: Request) -> Response:
+    runtime = _runtime(request)
+    return JSONResponse(producer_status(runtime.pipeline, runtime.config.consumer_url, runtime.memory))
+
+
+async def read_config(request: Request) -> Response:
+    return JSONResponse({"config": as_dict(_runtime(request).pipeline.settings)})
+
+
+async def change_config(request: Request) -> Response:
+    runtime = _runtime(request)
+    require_admin(request, runtime.config.admin_token)
+    changes = await read_json_object(request, '{"queue_mode": "bounded", "max_queue_size": 100}')
+    try:
+        outcome = runtime.pipeline.update_settings(changes)
+    except SettingsError as error:
+        raise ClientError(400, str(error)) from None
+    return JSONResponse({"status": "updated", "config": as_dict(outcome.settings), "evicted": outcome.evicted})
+
+
+async def clear_queue(request: Request) -> Response:
+    runtime = _runtime(request)
+    require_admin(request, runtime.config.admin_token)
+    return JSONResponse({"status": "cleared", "items_removed": runtime.pipeline.clear_queue()})
+
+
+async def produce(request: Request) -> Response:
+    pipeline = _runtime(request).pipeline
+    body = await read_json_object(request, '{"count": 1000}')
+    unknown = set(body) - {"count"}
+    if unknown:
+        raise ClientError(400, f"unknown field(s) {', '.join(sorted(unknown))}; /produce takes only 'count'")
+    count = body.get("count", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_PRODUCE_COUNT:
+        raise ClientError(400, f"count must be an integer from 1 to {MAX_PRODUCE_COUNT} (got {count!r})")
+    outcome = pipeline.admit_burst(count)
+    payload: dict[str, object] = {
+        "produced": outcome.produced,
+        "rejected": outcome.rejected,
+        "queue_size": len(pipeline.queue),
+    }
+    if not outcome.rejected:
+        return JSONResponse(payload)
+    payload["error"] = f"{outcome.rejected} of {count} items rejected by the {pipeline.settings.queue_mode} queue"
+    retry_after = str(max(1, math.ceil(outcome.retry_after_seconds)))
+    return JSONResponse(payload, status_code=429, headers={"Retry-After": retry_after})

@@ -1,0 +1,74 @@
+"""Everything one running producer owns, and its lifespan: the HTTP session and the background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from backpressure_lab.common import telemetry
+from backpressure_lab.common.memory_watch import MemoryGauges, MemoryWatch
+from backpressure_lab.producer.generator import run_generator
+from backpressure_lab.producer.metrics import ProducerMetrics
+from backpressure_lab.producer.pipeline import Pipeline
+from backpressure_lab.producer.sender import SenderPool
+from backpressure_lab.producer.settings import ProducerSettings
+
+MEMORY_SAMPLE_SECONDS = 1.0
+# As many connections as the largest sender_concurrency, so the setting, not the pool, is the limit.
+MAX_CONNECTIONS = 256
+
+
+@dataclass
+class ProducerConfig:
+    consumer_url: str = "http://127.0.0.1:8001"
+    admin_token: str | None = None
+    settings: ProducerSettings = field(default_factory=ProducerSettings)
+
+
+class ProducerRuntime:
+    def __init__(self, config: ProducerConfig, metrics: ProducerMetrics, tracing: bool) -> None:
+        self.config = config
+        self.pipeline = Pipeline(config.settings, metrics)
+        self.memory = MemoryWatch(
+            MemoryGauges(metrics.process_memory, metrics.memory_limit, metrics.memory_growth, metrics.seconds_to_limit)
+        )
+        self.tracing = tracing
+        self.ready = False
+
+    @contextlib.asynccontextmanager
+    async def running(self, on_shutdown: Callable[[], None] | None) -> AsyncIterator[None]:
+        connector = aiohttp.TCPConnector(
+            limit=MAX_CONNECTIONS, limit_per_host=MAX_CONNECTIONS, keepalive_timeout=30, ttl_dns_cache=30
+        )
+        session = aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=None, connect=2.0),
+            trace_configs=telemetry.client_trace_configs(self.tracing),
+        )
+        senders = SenderPool(self.pipeline, session, self.config.consumer_url)
+        self.memory.sample()
+        tasks = [
+            asyncio.create_task(run_generator(self.pipeline), name="generator"),
+            asyncio.create_task(senders.run(), name="senders"),
+            asyncio.create_task(self._sample_memory(), name="memory"),
+        ]
+        self.ready = True
+        try:
+            yield
+        finally:
+            self.ready = False
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await session.close()
+            if on_shutdown is not None:
+                on_shutdown()
+
+    async def _sample_memory(self) -> None:
+        while True:
+            await asyncio.sleep(MEMORY_SAMPLE_SECONDS)
+            self.memory.sample()

@@ -1,0 +1,145 @@
+"""Send workers: take items from the queue and deliver them to the consumer, retrying with backoff.
+
+`sender_concurrency` workers run at once (the original lab had one, so more consumers could never help). A failed
+send is retried with full-jitter backoff that honours the consumer's Retry-After; an item is dropped, and counted,
+only when its retry budget is spent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from dataclasses import dataclass
+
+import aiohttp
+from opentelemetry import trace
+from opentelemetry.trace import Span, Status, StatusCode
+
+from backpressure_lab.producer.items import WorkItem
+from backpressure_lab.producer.pipeline import SETTINGS_POLL_SECONDS, Pipeline
+from backpressure_lab.producer.retry import backoff_seconds, is_retryable, parse_retry_after
+
+tracer = trace.get_tracer("backpressure_lab.producer")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    status: int | None
+    code: str
+    retry_after: float | None
+
+
+class SenderPool:
+    def __init__(self, pipeline: Pipeline, session: aiohttp.ClientSession, consumer_url: str) -> None:
+        self.pipeline = pipeline
+        self.session = session
+        self.process_url = consumer_url.rstrip("/") + "/process"
+        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._busy: set[int] = set()
+        self._random = random.Random()
+
+    async def run(self) -> None:
+        """Keep as many workers as `sender_concurrency` says; retire surplus ones between items."""
+        try:
+            while True:
+                target = self.pipeline.settings.sender_concurrency
+                for index in range(target):
+                    if index not in self._workers:
+                        self._workers[index] = asyncio.create_task(self._work(index), name=f"sender-{index}")
+                for index in [i for i in self._workers if i >= target and i not in self._busy]:
+                    self._workers.pop(index).cancel()
+                await asyncio.sleep(SETTINGS_POLL_SECONDS)
+        finally:
+            for task in self._workers.values():
+                task.cancel()
+            await asyncio.gather(*self._workers.values(), return_exceptions=True)
+
+    async def _work(self, index: int) -> None:
+        while index < self.pipeline.settings.sender_concurrency:
+            item = await self.pipeline.next_item()
+            self._busy.add(index)
+            try:
+                await self.deliver(item)
+            finally:
+                self._busy.discard(index)
+        self._workers.pop(index, None)
+
+    async def deliver(self, item: WorkItem) -> None:
+        pipeline = self.pipeline
+        settings = pipeline.settings
+        waited = time.monotonic() - item.enqueued_at
+        pipeline.metrics.queue_wait.observe(waited)
+        dequeued_ns = time.time_ns()
+        with tracer.start_as_current_span("send_to_consumer", start_time=item.enqueued_at_ns) as span:
+            if span.is_recording():
+                tracer.start_span("queue_wait", start_time=item.enqueued_at_ns).end(end_time=dequeued_ns)
+                span.set_attributes(
+                    {
+                        "item.id": item.id,
+                        "queue.mode": settings.queue_mode,
+                        "queue.size": len(pipeline.queue),
+                        "queue.latency_seconds": waited,
+                    }
+                )
+            body = json.dumps(
+                {"id": item.id, "created_at": item.created_at, "payload": item.payload, "queue_latency_seconds": waited}
+            ).encode()
+            outcome = await self._attempts(body, span)
+            if span.is_recording():
+                span.set_attribute("send.outcome", outcome)
+                if outcome != "sent":
+                    span.set_status(Status(StatusCode.ERROR, f"item {outcome}"))
+
+    async def _attempts(self, body: bytes, span: Span) -> str:
+        pipeline = self.pipeline
+        attempt = 0
+        while True:
+            attempt += 1
+            result = await self._send_once(body)
+            pipeline.metrics.responded(result.code)
+            if span.is_recording():
+                span.set_attribute("send.attempts", attempt)
+            if result.status is not None and 200 <= result.status < 300:
+                pipeline.totals["sent"] += 1
+                pipeline.metrics.sent.inc()
+                return "sent"
+            retries_left = pipeline.settings.retry_budget - (attempt - 1)
+            if not is_retryable(result.status) or retries_left <= 0:
+                pipeline.totals["dropped"] += 1
+                pipeline.metrics.dropped.inc()
+                return "dropped"
+            pipeline.totals["retries"] += 1
+            pipeline.metrics.retries.inc()
+            delay = backoff_seconds(
+                attempt, pipeline.settings.retry_backoff_ms, self._random.random(), result.retry_after
+            )
+            await asyncio.sleep(delay)
+
+    async def _send_once(self, body: bytes) -> Attempt:
+        metrics = self.pipeline.metrics
+        timeout = aiohttp.ClientTimeout(total=self.pipeline.settings.send_timeout_ms / 1000.0)
+        self.pipeline.in_flight += 1
+        metrics.items_in_flight.inc()
+        started = time.monotonic()
+        try:
+            async with self.session.post(
+                self.process_url, data=body, headers={"Content-Type": "application/json"}, timeout=timeout
+            ) as response:
+                await response.read()
+                return Attempt(
+                    response.status, _code(response.status), parse_retry_after(response.headers.get("Retry-After"))
+                )
+        except TimeoutError:
+            return Attempt(None, "timeout", None)
+        except aiohttp.ClientError:
+            return Attempt(None, "error", None)
+        finally:
+            metrics.send_duration.observe(time.monotonic() - started)
+            self.pipeline.in_flight -= 1
+            metrics.items_in_flight.dec()
+
+
+def _code(status: int) -> str:
+    return "2xx" if 200 <= status < 300 else str(status)
