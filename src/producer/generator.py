@@ -16,19 +16,15 @@ async def run_generator(pipeline: Pipeline) -> None:
     now = time.monotonic()
     schedule = Schedule(next_due=now, rate=pipeline.settings.production_rate)
     last_emitted = now
+    settings_changed = pipeline.settings_listener()
     while True:
         if pipeline.settings.production_rate != schedule.rate:
             schedule.change_rate(pipeline.settings.production_rate, last_emitted)
         now = time.monotonic()
         due_in = schedule.due_in(now)
         if due_in is None or due_in > 0:
-            pipeline.settings_changed.clear()
             wait = SETTINGS_POLL_SECONDS if due_in is None else min(due_in, SETTINGS_POLL_SECONDS)
-            try:
-                async with asyncio.timeout(wait):
-                    await pipeline.settings_changed.wait()
-            except TimeoutError:
-                pass
+            await pipeline.wait_for_settings_change(settings_changed, wait)
             continue
         for _ in range(MAX_ITEMS_PER_STEP):
             waited = await pipeline.admit_generated()

@@ -44,7 +44,7 @@ class Pipeline:
         self.metrics = metrics
         self.queue = WorkQueue()
         self.bucket = TokenBucket.full(settings.rate_limit, settings.rate_limit_burst, time.monotonic())
-        self.settings_changed = asyncio.Event()
+        self._settings_listeners: list[asyncio.Event] = []
         self.totals: dict[str, float] = dict.fromkeys(
             (
                 "produced",
@@ -60,6 +60,7 @@ class Pipeline:
             0,
         )
         self.in_flight = 0
+        self._admission_listener = self.settings_listener()
         self._publish_settings()
 
     # --- settings -----------------------------------------------------------------------------------------------
@@ -75,8 +76,24 @@ class Pipeline:
         self._publish_settings()
         self._publish_queue()
         self.queue.notify_space()
-        self.settings_changed.set()
+        for listener in self._settings_listeners:
+            listener.set()
         return SettingsOutcome(new, evicted)
+
+    def settings_listener(self) -> asyncio.Event:
+        """An event set at every settings change; each background task takes its own and clears it itself."""
+        event = asyncio.Event()
+        self._settings_listeners.append(event)
+        return event
+
+    async def wait_for_settings_change(self, listener: asyncio.Event, seconds: float) -> float:
+        """Sleep up to `seconds`, waking early on a settings change; return the seconds slept."""
+        started = time.monotonic()
+        listener.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await listener.wait()
+        return time.monotonic() - started
 
     def _publish_settings(self) -> None:
         self.metrics.sender_concurrency.set(self.settings.sender_concurrency)
@@ -125,7 +142,9 @@ class Pipeline:
             waited = True
             if decision is Admission.WAIT_FOR_TOKEN:
                 self._count("rate_limit_delays")
-                seconds = await self._sleep_or_settings(min(token_wait, SETTINGS_POLL_SECONDS))
+                seconds = await self.wait_for_settings_change(
+                    self._admission_listener, min(token_wait, SETTINGS_POLL_SECONDS)
+                )
                 self._count("rate_limit_wait_seconds", seconds)
             else:
                 started = time.monotonic()
@@ -135,14 +154,6 @@ class Pipeline:
                         await self.queue.wait_for_space()
                 self._count("queue_full_wait_seconds", time.monotonic() - started)
             self.metrics.rate_limit_tokens.set(self.bucket.tokens)
-
-    async def _sleep_or_settings(self, seconds: float) -> float:
-        started = time.monotonic()
-        self.settings_changed.clear()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self.settings_changed.wait()
-        return time.monotonic() - started
 
     def admit_burst(self, count: int) -> BurstOutcome:
         """Admit what the mode allows of `count` items from a /produce caller, who is never made to wait."""

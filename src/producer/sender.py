@@ -42,6 +42,7 @@ class SenderPool:
 
     async def run(self) -> None:
         """Keep as many workers as `sender_concurrency` says; retire surplus ones between items."""
+        settings_changed = self.pipeline.settings_listener()
         try:
             while True:
                 target = self.pipeline.settings.sender_concurrency
@@ -50,7 +51,7 @@ class SenderPool:
                         self._workers[index] = asyncio.create_task(self._work(index), name=f"sender-{index}")
                 for index in [i for i in self._workers if i >= target and i not in self._busy]:
                     self._workers.pop(index).cancel()
-                await asyncio.sleep(SETTINGS_POLL_SECONDS)
+                await self.pipeline.wait_for_settings_change(settings_changed, SETTINGS_POLL_SECONDS)
         finally:
             for task in self._workers.values():
                 task.cancel()

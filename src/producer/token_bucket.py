@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Refills add rate * elapsed in floating point: 0.9999999999999998 tokens is a whole token, or the caller would be
+# told to wait 4e-17 s, a wait that a float clock cannot even advance by.
+_EPSILON = 1e-9
+
 
 @dataclass
 class TokenBucket:
@@ -31,16 +35,16 @@ class TokenBucket:
     def try_take(self, now: float) -> float:
         """Take one token. Return 0.0 on success, else the seconds until a token will be there."""
         self._refill(now)
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
+        if self.tokens >= 1.0 - _EPSILON:
+            self.tokens = max(0.0, self.tokens - 1.0)
             return 0.0
         return (1.0 - self.tokens) / self.rate
 
     def take_up_to(self, count: int, now: float) -> int:
         """Take as many tokens as there are, up to `count`; return how many were taken."""
         self._refill(now)
-        taken = min(count, int(self.tokens))
-        self.tokens -= taken
+        taken = min(count, int(self.tokens + _EPSILON))
+        self.tokens = max(0.0, self.tokens - taken)
         return taken
 
     def seconds_until(self, count: int, now: float) -> float:
