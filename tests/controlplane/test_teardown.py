@@ -1,0 +1,87 @@
+"""An interrupted test run leaves no control plane process and no listening port behind.
+
+Each case runs a child pytest whose only test holds the `control_plane` fixture, interrupts it the way a person or
+CI would (Ctrl-C = SIGINT, SIGTERM, or SIGKILL where no Python code runs at all), and checks that etcd and
+kube-apiserver are gone and their ports closed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.controlplane.cluster import REPO_ROOT, ControlPlane, port_is_listening
+
+pytestmark = pytest.mark.controlplane
+
+HOLDING_TEST = """
+import json, os, time
+from pathlib import Path
+
+def test_hold(control_plane):
+    info = {"pids": [p.pid for p in control_plane.processes()],
+            "ports": [control_plane.etcd_port, control_plane.apiserver_port]}
+    Path(os.environ["BPLAB_HOLD_FILE"]).write_text(json.dumps(info))
+    time.sleep(300)
+"""
+
+
+def process_gone(pid: int) -> bool:
+    """Gone, or a zombie nobody reaped yet (it holds no port and no memory)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=lambda s: s.name)
+def test_interrupted_run_leaves_no_process_and_no_port(
+    control_plane: ControlPlane, tmp_path: Path, signum: signal.Signals
+) -> None:
+    # `control_plane` is requested only so the tier's prerequisites (built binaries) are checked the same way.
+    (tmp_path / "test_hold.py").write_text(HOLDING_TEST)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    hold_file = tmp_path / "hold.json"
+    env = {**os.environ, "BPLAB_HOLD_FILE": str(hold_file), "PYTHONPATH": str(REPO_ROOT)}
+    command = [
+        sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "-p", "tests.controlplane.conftest",
+        "-c", str(tmp_path / "pytest.ini"), f"--basetemp={tmp_path / 'base'}", str(tmp_path / "test_hold.py"),
+    ]  # fmt: skip
+    child = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while not hold_file.exists():
+            assert child.poll() is None, f"child pytest ended early:\n{child.communicate()[0].decode()}"
+            assert time.monotonic() < deadline, "child control plane not ready in 90 s"
+            time.sleep(0.2)
+        time.sleep(0.2)
+        held = json.loads(hold_file.read_text())
+        assert all(port_is_listening(port) for port in held["ports"])
+
+        child.send_signal(signum)
+        output = child.communicate(timeout=60)[0].decode()
+    finally:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+
+    def left_behind() -> tuple[list[int], list[int]]:
+        pids = [pid for pid in held["pids"] if not process_gone(pid)]
+        return pids, [port for port in held["ports"] if port_is_listening(port)]
+
+    # After SIGKILL, PR_SET_PDEATHSIG kills the components asynchronously, and a killed Go process's leader thread
+    # shows as a zombie while its other threads still hold the sockets: poll for both to clear.
+    deadline = time.monotonic() + 15
+    while left_behind() != ([], []) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left_behind() == ([], []), output

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Build the pinned tools (versions.env) from source into a cache outside the repo, keyed by version:
+#
+#   ${BPLAB_CACHE:-$HOME/.cache/backpressure-lab}/<component>-<version>/bin/<binary>
+#
+# Usage: tools/build-tools.sh                 build every missing tool
+#        tools/build-tools.sh etcd kubernetes build a subset (components: etcd kubernetes helm kind)
+#        tools/build-tools.sh --print-dirs    print COMPONENT=<bin dir> lines and exit (builds nothing)
+#
+# A binary already in the cache is never rebuilt, so a second run builds nothing. A binary of exactly the pinned
+# version already on PATH is linked into the cache instead of built. Builds run one at a time (2-core machines).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=/dev/null
+. "$root/versions.env"
+
+# The Kubernetes commands `make tools` builds from tools/go/kubernetes. Adding one (issue H: kubelet, kube-scheduler,
+# kube-proxy) is one word here; the wrapper's go.mod already lists them all as tools.
+K8S_BINARIES=(kube-apiserver kube-controller-manager kubectl)
+# Upstream builds every Kubernetes command with CGO_ENABLED=0 except the kubelet.
+K8S_CGO_BINARIES=(kubelet)
+
+ALL_COMPONENTS=(etcd kubernetes helm kind)
+cache="${BPLAB_CACHE:-$HOME/.cache/backpressure-lab}"
+
+export GOTOOLCHAIN=local
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-mod=mod"
+
+dir_of() {  # component -> bin dir
+  case "$1" in
+    etcd) echo "$cache/etcd-$ETCD_VERSION/bin" ;;
+    kubernetes) echo "$cache/kubernetes-$KUBERNETES_VERSION/bin" ;;
+    helm) echo "$cache/helm-$HELM_VERSION/bin" ;;
+    kind) echo "$cache/kind-$KIND_VERSION/bin" ;;
+    *) echo "unknown component: $1 (known: ${ALL_COMPONENTS[*]})" >&2; return 1 ;;
+  esac
+}
+
+if [[ "${1:-}" == "--print-dirs" ]]; then
+  for c in "${ALL_COMPONENTS[@]}"; do echo "$c=$(dir_of "$c")"; done
+  exit 0
+fi
+
+log() { printf 'build-tools: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# --- A tool of the pinned version already on PATH is used instead of building it ------------------------------------
+path_version_matches() {  # binary -> 0 when `binary` on PATH reports the pinned version
+  local bin="$1" path out
+  path="$(command -v "$bin" 2>/dev/null)" || return 1
+  case "$path" in "$cache"/*) return 1 ;; esac
+  case "$bin" in
+    etcd) out="$(timeout 10 "$path" --version 2>/dev/null)" || return 1
+          grep -qx "etcd Version: ${ETCD_VERSION#v}" <<<"$out" ;;
+    kubectl) out="$(timeout 10 "$path" version --client 2>/dev/null)" || return 1
+          grep -qx "Client Version: $KUBERNETES_VERSION" <<<"$out" ;;
+    kube-*|kubelet) out="$(timeout 10 "$path" --version 2>/dev/null)" || return 1
+          [[ "$out" == "Kubernetes $KUBERNETES_VERSION" ]] ;;
+    helm) out="$(timeout 10 "$path" version --template '{{.Version}}' 2>/dev/null)" || return 1
+          [[ "$out" == "$HELM_VERSION" ]] ;;
+    kind) out="$(timeout 10 "$path" version 2>/dev/null)" || return 1
+          [[ "$out" == "kind $KIND_VERSION "* ]] ;;
+    *) return 1 ;;
+  esac
+}
+
+# Returns 0 when `bin` needs building: not in the cache and not on PATH at the pinned version (then linked).
+needs_build() {  # bin_dir binary
+  local dir="$1" bin="$2"
+  [[ -x "$dir/$bin" ]] && return 1
+  if path_version_matches "$bin"; then
+    mkdir -p "$dir"
+    ln -sfn "$(command -v "$bin")" "$dir/$bin"
+    log "$bin: using $(command -v "$bin") from PATH (pinned version) -> $dir/$bin"
+    return 1
+  fi
+  return 0
+}
+
+check_go() {
+  command -v go >/dev/null || die "go not found: install Go >= $GO_MIN_VERSION (https://go.dev/dl or your package manager)"
+  local have
+  have="$(go env GOVERSION)"; have="${have#go}"
+  if [[ "$(printf '%s\n%s\n' "$GO_MIN_VERSION" "$have" | sort -V | head -1)" != "$GO_MIN_VERSION" ]]; then
+    die "go $have is older than $GO_MIN_VERSION (versions.env GO_MIN_VERSION)"
+  fi
+}
+
+check_wrapper() {  # wrapper dir, module path, pinned version, generator
+  local mod="$root/tools/go/$1/go.mod"
+  [[ -f "$mod" ]] || die "$mod missing: run tools/$4"
+  grep -Eq "^[[:space:]]*(require[[:space:]]+)?$2 $3( |$)" "$mod" \
+    || die "$mod does not require $2 $3 (versions.env changed?): run tools/$4 and commit the result"
+}
+
+release_time() {  # module@version -> RFC 3339 UTC time of the tag, from the module proxy
+  (cd "$root/tools/go" && GOFLAGS='' go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' "$1")
+}
+
+install_into() {  # tmp dir with built binaries -> bin dir (atomic per binary)
+  local tmp="$1" dir="$2" f
+  mkdir -p "$dir"
+  for f in "$tmp"/*; do mv -f "$f" "$dir/$(basename "$f")"; done
+}
+
+timed() {  # label cmd... : run and log the wall time
+  local label="$1" start end; shift
+  start=$(date +%s)
+  "$@"
+  end=$(date +%s)
+  log "$label built in $((end - start)) s"
+}
+
+# --- Components -----------------------------------------------------------------------------------------------------
+build_etcd() {
+  local dir; dir="$(dir_of etcd)"
+  needs_build "$dir" etcd || { log "etcd $ETCD_VERSION: up to date ($dir)"; return 0; }
+  check_go
+  check_wrapper etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" gen-etcd-wrapper.sh
+  local tmp; tmp="$(mktemp -d "$cache/.build.XXXXXX")"
+  log "etcd $ETCD_VERSION: building go.etcd.io/etcd/server/v3 -> $dir/etcd"
+  # etcd's release build: CGO off, -trimpath, GitSHA on the api/version package (Version itself is a constant).
+  (cd "$root/tools/go/etcd" && timed "etcd $ETCD_VERSION" env CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION" \
+      -o "$tmp/etcd" go.etcd.io/etcd/server/v3)
+  install_into "$tmp" "$dir"; rmdir "$tmp"
+}
+
+k8s_ldflags() {
+  local minor commit date pkg flags="-s -w"
+  minor="${KUBERNETES_VERSION#v1.}"; minor="${minor%%.*}"
+  commit="${KUBERNETES_GIT_COMMIT:-}"
+  date="$(release_time "k8s.io/kubernetes@$KUBERNETES_VERSION")"
+  # The same -X flags as upstream's hack/lib/version.sh, on both version packages (server /version and client-go).
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    flags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    flags+=" -X $pkg.gitCommit=$commit -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
+  done
+  echo "$flags"
+}
+
+build_kubernetes() {
+  local dir bin; dir="$(dir_of kubernetes)"
+  local nocgo=() cgo=()
+  for bin in "${K8S_BINARIES[@]}"; do
+    needs_build "$dir" "$bin" || continue
+    if [[ " ${K8S_CGO_BINARIES[*]} " == *" $bin "* ]]; then cgo+=("k8s.io/kubernetes/cmd/$bin"); else nocgo+=("k8s.io/kubernetes/cmd/$bin"); fi
+  done
+  if (( ${#nocgo[@]} + ${#cgo[@]} == 0 )); then log "kubernetes $KUBERNETES_VERSION: up to date ($dir)"; return 0; fi
+  check_go
+  check_wrapper kubernetes k8s.io/kubernetes "$KUBERNETES_VERSION" gen-k8s-wrapper.sh
+  local ldflags tmp; ldflags="$(k8s_ldflags)"
+  tmp="$(mktemp -d "$cache/.build.XXXXXX")"
+  if (( ${#nocgo[@]} )); then
+    log "kubernetes $KUBERNETES_VERSION: building ${nocgo[*]##*/} (CGO_ENABLED=0) -> $dir"
+    (cd "$root/tools/go/kubernetes" && timed "kubernetes ${nocgo[*]##*/}" \
+        env CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${nocgo[@]}")
+  fi
+  if (( ${#cgo[@]} )); then
+    log "kubernetes $KUBERNETES_VERSION: building ${cgo[*]##*/} (CGO_ENABLED=1) -> $dir"
+    (cd "$root/tools/go/kubernetes" && timed "kubernetes ${cgo[*]##*/}" \
+        env CGO_ENABLED=1 go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${cgo[@]}")
+  fi
+  install_into "$tmp" "$dir"; rmdir "$tmp"
+}
+
+build_helm() {
+  local dir; dir="$(dir_of helm)"
+  needs_build "$dir" helm || { log "helm $HELM_VERSION: up to date ($dir)"; return 0; }
+  check_go
+  local major="${HELM_VERSION%%.*}" tmp
+  tmp="$(mktemp -d "$cache/.build.XXXXXX")"
+  log "helm $HELM_VERSION: go install helm.sh/helm/$major/cmd/helm@$HELM_VERSION -> $dir/helm"
+  # Helm's Makefile flags for a tagged release. Helm 4 derives the Kubernetes version it assumes (.Capabilities
+  # KubeVersion for `helm template`) from the k8s.io/client-go version in the binary's build info, so the release's
+  # own go.mod (client-go v0.37.x -> Kubernetes v1.37) is kept: `go install pkg@version` builds exactly that.
+  # go install pkg@version ignores any go.mod, so -mod must not be set.
+  timed "helm $HELM_VERSION" env GOFLAGS="${GOFLAGS//-mod=mod/}" GOBIN="$tmp" CGO_ENABLED=0 go install -trimpath \
+      -ldflags "-s -w -X helm.sh/helm/$major/internal/version.version=$HELM_VERSION \
+-X helm.sh/helm/$major/internal/version.metadata= \
+-X helm.sh/helm/$major/internal/version.gitCommit= \
+-X helm.sh/helm/$major/internal/version.gitTreeState=clean" \
+      "helm.sh/helm/$major/cmd/helm@$HELM_VERSION"
+  install_into "$tmp" "$dir"; rmdir "$tmp"
+}
+
+build_kind() {
+  local dir; dir="$(dir_of kind)"
+  needs_build "$dir" kind || { log "kind $KIND_VERSION: up to date ($dir)"; return 0; }
+  check_go
+  local tmp; tmp="$(mktemp -d "$cache/.build.XXXXXX")"
+  log "kind $KIND_VERSION: go install sigs.k8s.io/kind@$KIND_VERSION -> $dir/kind"
+  # kind's Makefile: reproducible (-trimpath, -buildid=), stripped; its version core is a constant in the source.
+  timed "kind $KIND_VERSION" env GOFLAGS="${GOFLAGS//-mod=mod/}" GOBIN="$tmp" CGO_ENABLED=0 go install -trimpath \
+      -ldflags "-buildid= -s -w" \
+      "sigs.k8s.io/kind@$KIND_VERSION"
+  install_into "$tmp" "$dir"; rmdir "$tmp"
+}
+
+# --- Main -----------------------------------------------------------------------------------------------------------
+components=("$@")
+(( ${#components[@]} )) || components=("${ALL_COMPONENTS[@]}")
+for c in "${components[@]}"; do dir_of "$c" >/dev/null; done
+
+mkdir -p "$cache"
+# One build at a time per cache, even when two `make test` runs start together.
+if command -v flock >/dev/null; then
+  exec 9>"$cache/.build.lock"
+  flock 9
+fi
+rm -rf "$cache"/.build.*/ 2>/dev/null || true
+
+start=$(date +%s)
+for c in "${components[@]}"; do "build_$c"; done
+dirs=(); for c in "${components[@]}"; do [[ -d "$(dir_of "$c")" ]] && dirs+=("$(dirname "$(dir_of "$c")")"); done
+log "done in $(( $(date +%s) - start )) s; $(du -shc "${dirs[@]}" 2>/dev/null | tail -1 | cut -f1) in ${dirs[*]:-nothing}"
