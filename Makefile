@@ -38,10 +38,10 @@ lock: ## Regenerate constraints.txt (every transitive version) from pyproject.to
 
 .PHONY: lint
 lint: install ## ruff (lint + format check) and mypy --strict
-	@$(BIN)/ruff check src tests bench
-	@$(BIN)/ruff format --check src tests bench
+	@$(BIN)/ruff check src tests bench tools
+	@$(BIN)/ruff format --check src tests bench tools
 	@$(BIN)/mypy -p backpressure_lab
-	@$(BIN)/mypy tests bench
+	@$(BIN)/mypy tests bench tools
 
 .PHONY: local
 local: install ## Producer on :8000 and consumer on :8001 on localhost, as in the original lab (Ctrl-C stops both)
@@ -49,6 +49,28 @@ local: install ## Producer on :8000 and consumer on :8001 on localhost, as in th
 	  BPLAB_PORT=8001 $(BIN)/python -m backpressure_lab.consumer & \
 	  BPLAB_PORT=8000 $(BIN)/python -m backpressure_lab.producer & \
 	  echo "producer http://localhost:8000  consumer http://localhost:8001  (Ctrl-C stops both)"; wait
+
+##@ The lab on kind (needs Docker and the internet)
+.PHONY: up
+up: ## Create the kind cluster and install kube-prometheus-stack, Jaeger and the lab; print the URLs (idempotent)
+	@tools/kind/up.sh
+
+.PHONY: down
+down: ## Delete the kind cluster and everything in it
+	@tools/kind/down.sh
+
+.PHONY: e2e
+e2e: ## The kind path end to end: make up, helm test, the OOM lesson seen in kubectl describe and the operator's events
+	@tools/kind/e2e.sh
+
+.PHONY: image
+image: ## Build the lab's image (one image for producer, consumer and operator), tagged by its inputs' hash
+	@docker build -t backpressure-lab:$$(git ls-files -s Dockerfile pyproject.toml constraints.txt README.md src | sha256sum | cut -c1-12) .
+
+.PHONY: chart-files
+chart-files: install ## Regenerate the chart's generated files (dashboard JSON, values schema) from their sources
+	@$(BIN)/python tools/dashboard.py > charts/backpressure-lab/dashboards/backpressure-lab.json
+	@$(BIN)/python tools/values_schema.py > charts/backpressure-lab/values.schema.json
 
 ##@ Tests
 .PHONY: test

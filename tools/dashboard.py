@@ -1,0 +1,367 @@
+"""Generates the Grafana dashboard "Backpressure Lab" (uid backpressure-lab) that the chart ships.
+
+Run `python tools/dashboard.py > charts/backpressure-lab/dashboards/backpressure-lab.json` (make dashboard);
+tests/unit/test_chart_files.py fails when the committed file differs, and tests/prometheus/ runs every query here
+against a real Prometheus scraping real processes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+NS = 'namespace=~"$namespace"'
+PRODUCER = f'service="producer",{NS}'
+WORKLOADS = f'container=~"producer|consumer",{NS}'
+CONSUMER = f'service="consumer",{NS}'
+RATE = "$__rate_interval"
+JAEGER_URL = "__JAEGER_URL__"  # replaced by the chart with .Values.dashboards.jaegerUrl
+
+
+@dataclass
+class Target:
+    expr: str
+    legend: str
+
+
+@dataclass
+class Panel:
+    title: str
+    description: str
+    targets: list[Target]
+    kind: str = "timeseries"
+    unit: str = "short"
+    width: int = 12
+    height: int = 8
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def quantiles(metric: str, selector: str) -> list[Target]:
+    return [
+        Target(
+            f"histogram_quantile({q}, sum by (le) (rate({metric}_bucket{{{selector}}}[{RATE}])))", f"p{int(q * 100)}"
+        )
+        for q in (0.5, 0.95, 0.99)
+    ]
+
+
+ROWS: list[tuple[str, list[Panel]]] = [
+    (
+        "The queue",
+        [
+            Panel(
+                "Queue Depth",
+                "Items waiting in the producer's queue, and the capacity in bounded and block modes.",
+                [
+                    Target(f"sum(backpressure_queue_depth{{{PRODUCER}}})", "queue depth"),
+                    Target(f"max(backpressure_max_queue_size{{{PRODUCER}}})", "max queue size"),
+                ],
+            ),
+            Panel(
+                "Throughput",
+                "Items per second produced (admitted), sent and processed. A gap between produced and "
+                "processed is the queue's growth rate.",
+                [
+                    Target(f"sum(rate(backpressure_items_produced_total{{{PRODUCER}}}[{RATE}]))", "produced"),
+                    Target(f"sum(rate(backpressure_items_sent_total{{{PRODUCER}}}[{RATE}]))", "sent"),
+                    Target(f"sum(rate(backpressure_items_processed_total{{{CONSUMER}}}[{RATE}]))", "processed"),
+                ],
+                unit="reqps",
+            ),
+            Panel(
+                "Rejected and Dropped",
+                "Items refused at admission or evicted (rejected), and items given up after "
+                "their retry budget (dropped), per second.",
+                [
+                    Target(f"sum(rate(backpressure_items_rejected_total{{{PRODUCER}}}[{RATE}]))", "rejected"),
+                    Target(f"sum(rate(backpressure_items_dropped_total{{{PRODUCER}}}[{RATE}]))", "dropped"),
+                ],
+                unit="reqps",
+            ),
+            Panel(
+                "Queue Wait (p50/p95/p99)",
+                "Time from enqueue to dequeue, on the producer's monotonic clock.",
+                quantiles("backpressure_queue_wait_seconds", PRODUCER),
+                unit="s",
+            ),
+            Panel(
+                "Little's Law: L vs λW",
+                "Queue depth L against arrival rate λ times mean wait W. In a steady state "
+                "they agree; while the queue grows, L runs ahead of λW (the wait is measured at dequeue).",
+                [
+                    Target(f"sum(backpressure_queue_depth{{{PRODUCER}}})", "L (queue depth)"),
+                    Target(
+                        f"sum(rate(backpressure_items_produced_total{{{PRODUCER}}}[1m])) * "
+                        f"(sum(rate(backpressure_queue_wait_seconds_sum{{{PRODUCER}}}[1m])) / "
+                        f"sum(rate(backpressure_queue_wait_seconds_count{{{PRODUCER}}}[1m])))",
+                        "λW (arrival rate times wait)",
+                    ),
+                ],
+            ),
+            Panel(
+                "Totals",
+                "Items produced, sent, processed, rejected and dropped since the pods started.",
+                [
+                    Target(f"sum(backpressure_items_produced_total{{{PRODUCER}}})", "produced"),
+                    Target(f"sum(backpressure_items_sent_total{{{PRODUCER}}})", "sent"),
+                    Target(f"sum(backpressure_items_processed_total{{{CONSUMER}}})", "processed"),
+                    Target(f"sum(backpressure_items_rejected_total{{{PRODUCER}}})", "rejected"),
+                    Target(f"sum(backpressure_items_dropped_total{{{PRODUCER}}})", "dropped"),
+                ],
+                kind="stat",
+            ),
+        ],
+    ),
+    (
+        "Memory and restarts",
+        [
+            Panel(
+                "Memory Usage",
+                "The producer's current RSS and the measured memory of its queued items.",
+                [
+                    Target(f"sum(backpressure_process_memory_bytes{{{PRODUCER}}})", "producer RSS"),
+                    Target(f"sum(backpressure_queue_memory_bytes{{{PRODUCER}}})", "queue memory"),
+                ],
+                unit="bytes",
+            ),
+            Panel(
+                "Memory vs Limit",
+                "The producer's RSS against its cgroup memory limit: at the limit the kernel OOM-kills it.",
+                [
+                    Target(f"max(backpressure_process_memory_bytes{{{PRODUCER}}})", "RSS"),
+                    Target(f"max(backpressure_memory_limit_bytes{{{PRODUCER}}})", "limit"),
+                ],
+                unit="bytes",
+            ),
+            Panel(
+                "Time to Memory Limit",
+                "Seconds until the producer reaches its limit at the current growth (∞ while memory is flat).",
+                [
+                    Target(f"min(backpressure_seconds_to_memory_limit{{{PRODUCER}}})", "time to limit"),
+                ],
+                kind="stat",
+                unit="s",
+                width=6,
+            ),
+            Panel(
+                "Memory Used of Limit",
+                "RSS as a fraction of the limit.",
+                [
+                    Target(
+                        f"max(backpressure_process_memory_bytes{{{PRODUCER}}} / "
+                        f"backpressure_memory_limit_bytes{{{PRODUCER}}})",
+                        "used",
+                    ),
+                ],
+                kind="gauge",
+                unit="percentunit",
+                width=6,
+                extra={
+                    "fieldConfig": {
+                        "defaults": {
+                            "min": 0,
+                            "max": 1,
+                            "unit": "percentunit",
+                            "thresholds": {
+                                "mode": "absolute",
+                                "steps": [
+                                    {"color": "green", "value": None},
+                                    {"color": "orange", "value": 0.7},
+                                    {"color": "red", "value": 0.9},
+                                ],
+                            },
+                        }
+                    }
+                },
+            ),
+            Panel(
+                "Restarts and OOM Kills",
+                "Container restarts, and containers whose last termination was an OOM kill (kube-state-metrics).",
+                [
+                    Target(
+                        f"sum by (container) (kube_pod_container_status_restarts_total{{{WORKLOADS}}})",
+                        "{{container}} restarts",
+                    ),
+                    Target(
+                        f'sum by (container) (kube_pod_container_status_last_terminated_reason{{reason="OOMKilled",'
+                        f'container=~"producer|consumer",{NS}}})',
+                        "{{container}} last terminated: OOMKilled",
+                    ),
+                ],
+            ),
+        ],
+    ),
+    (
+        "Backpressure signals",
+        [
+            Panel(
+                "Rate-Limit Delays",
+                "How often the generator had to wait for a token, and the fraction of each second it spent waiting.",
+                [
+                    Target(f"sum(rate(backpressure_rate_limit_delays_total{{{PRODUCER}}}[{RATE}]))", "delays/s"),
+                    Target(
+                        f"sum(rate(backpressure_rate_limit_wait_seconds_total{{{PRODUCER}}}[{RATE}]))",
+                        "seconds waited per second",
+                    ),
+                    Target(
+                        f"sum(rate(backpressure_queue_full_wait_seconds_total{{{PRODUCER}}}[{RATE}]))",
+                        "block mode: seconds waited per second",
+                    ),
+                ],
+            ),
+            Panel(
+                "429 and 503 Rates",
+                "Push-back: the producer's 429s to /produce callers and the consumer's 503s "
+                "(concurrency limit), as sent and as seen by the producer's sender.",
+                [
+                    Target(
+                        f"sum by (service, code) (rate(backpressure_overload_responses_total{{{NS}}}[{RATE}]))",
+                        "{{service}} answered {{code}}",
+                    ),
+                    Target(
+                        "sum by (code) (rate(backpressure_send_responses_total"
+                        f'{{code=~"429|503",{PRODUCER}}}[{RATE}]))',
+                        "sender got {{code}}",
+                    ),
+                    Target(f"sum(rate(backpressure_send_retries_total{{{PRODUCER}}}[{RATE}]))", "retries"),
+                ],
+                unit="reqps",
+            ),
+            Panel(
+                "Items in Flight",
+                "Sends awaiting the consumer (producer) and items being processed (consumer).",
+                [
+                    Target(f"sum by (service) (backpressure_items_in_flight{{{NS}}})", "{{service}}"),
+                    Target(f"sum(backpressure_consumer_concurrency{{{CONSUMER}}})", "consumer concurrency limit"),
+                ],
+            ),
+            Panel(
+                "Processing Time (p50/p95/p99)",
+                "Time the consumer spent on each item.",
+                quantiles("backpressure_processing_duration_seconds", CONSUMER),
+                unit="s",
+            ),
+            Panel(
+                "Consumer Processing Time",
+                "The consumer's configured mean processing time per item, slow-down "
+                "included, and its measured throughput.",
+                [
+                    Target(f"max(backpressure_configured_processing_time_ms{{{CONSUMER}}})", "configured ms per item"),
+                    Target(f"sum(backpressure_consumer_throughput{{{CONSUMER}}})", "throughput items/s"),
+                ],
+            ),
+            Panel(
+                "Send Duration (p50/p95/p99)",
+                "Time of one send attempt, producer to consumer.",
+                quantiles("backpressure_send_duration_seconds", PRODUCER),
+                unit="s",
+            ),
+        ],
+    ),
+]
+
+
+def panel_json(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": panel_id,
+        "type": panel.kind,
+        "title": panel.title,
+        "description": panel.description,
+        "datasource": {"type": "prometheus", "uid": "${datasource}"},
+        "gridPos": {"h": panel.height, "w": panel.width, "x": x, "y": y},
+        "fieldConfig": {"defaults": {"unit": panel.unit}, "overrides": []},
+        "options": {"legend": {"displayMode": "list", "placement": "bottom"}} if panel.kind == "timeseries" else {},
+        "targets": [
+            {
+                "refId": chr(ord("A") + index),
+                "expr": target.expr,
+                "legendFormat": target.legend,
+                "datasource": {"type": "prometheus", "uid": "${datasource}"},
+            }
+            for index, target in enumerate(panel.targets)
+        ],
+    }
+    body.update(panel.extra)
+    return body
+
+
+def dashboard() -> dict[str, Any]:
+    panels: list[dict[str, Any]] = []
+    panel_id, y = 1, 0
+    for row_title, row_panels in ROWS:
+        panels.append(
+            {
+                "id": panel_id,
+                "type": "row",
+                "title": row_title,
+                "collapsed": False,
+                "gridPos": {"h": 1, "w": 24, "x": 0, "y": y},
+                "panels": [],
+            }
+        )
+        panel_id, y, x, row_height = panel_id + 1, y + 1, 0, 0
+        for panel in row_panels:
+            if x + panel.width > 24:
+                x, y, row_height = 0, y + row_height, 0
+            panels.append(panel_json(panel, panel_id, x, y))
+            panel_id, x, row_height = panel_id + 1, x + panel.width, max(row_height, panel.height)
+        y += row_height
+    return {
+        "uid": "backpressure-lab",
+        "title": "Backpressure Lab",
+        "description": "What happens when a producer outpaces its consumer: queue, memory, push-back, OOM kills.",
+        "tags": ["backpressure-lab"],
+        "timezone": "browser",
+        "schemaVersion": 39,
+        "version": 1,
+        "editable": True,
+        "refresh": "5s",
+        "time": {"from": "now-15m", "to": "now"},
+        "links": [
+            {
+                "title": "Jaeger: producer traces (send_to_consumer)",
+                "type": "link",
+                "targetBlank": True,
+                "icon": "external link",
+                "url": f"{JAEGER_URL}/search?service=producer&operation=send_to_consumer",
+            },
+        ],
+        "templating": {
+            "list": [
+                {
+                    "name": "datasource",
+                    "type": "datasource",
+                    "query": "prometheus",
+                    "label": "Prometheus",
+                    "current": {},
+                    "hide": 0,
+                },
+                {
+                    "name": "namespace",
+                    "type": "query",
+                    "label": "Namespace",
+                    "datasource": {"type": "prometheus", "uid": "${datasource}"},
+                    "query": {"query": "label_values(backpressure_queue_depth, namespace)", "refId": "namespace"},
+                    "definition": "label_values(backpressure_queue_depth, namespace)",
+                    "includeAll": True,
+                    "multi": True,
+                    "allValue": ".*",
+                    "refresh": 2,
+                    "current": {},
+                },
+            ]
+        },
+        "panels": panels,
+    }
+
+
+def all_queries() -> list[tuple[str, str]]:
+    """(panel title, PromQL) for every target, for the tests that run them against a real Prometheus."""
+    return [(panel.title, target.expr) for _, panels in ROWS for panel in panels for target in panel.targets]
+
+
+if __name__ == "__main__":
+    json.dump(dashboard(), sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# `make e2e`: the kind path end to end. Brings the lab up, runs `helm test`, plays the OOM lesson and asserts that
+# OOMKilled shows in `kubectl describe pod` and as an event on the BackpressureConfig. On failure it dumps pod logs,
+# events and describes before anything goes away. Needs Docker and the internet; without them it stops at once.
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+require_docker
+pinned_tools
+cluster_exists || require_network
+
+dump() {
+  step "failure: dumping pods, events, describes and logs of namespace $NAMESPACE"
+  "$KUBECTL" -n "$NAMESPACE" get pods,bpc -o wide || true
+  "$KUBECTL" -n "$NAMESPACE" get events --sort-by=.lastTimestamp || true
+  "$KUBECTL" -n "$NAMESPACE" describe pods,bpc || true
+  for pod in $("$KUBECTL" -n "$NAMESPACE" get pods -o name); do
+    echo "--- logs $pod"; "$KUBECTL" -n "$NAMESPACE" logs "$pod" --all-containers --previous 2>/dev/null || true
+    "$KUBECTL" -n "$NAMESPACE" logs "$pod" --all-containers --tail=200 || true
+  done
+}
+trap 'dump' ERR
+
+"$root/tools/kind/up.sh"
+export KUBECONFIG="${KUBECONFIG:-$HOME/.kube/config}"
+step "helm test"
+timeout 300 "$HELM" test "$RELEASE" -n "$NAMESPACE" --timeout 4m
+
+step "playing the OOM lesson: consumer 5x slower, 50 items/s, unbounded queue"
+"$KUBECTL" -n "$NAMESPACE" apply -f "$root/examples/03-oom.yaml"
+pod="$("$KUBECTL" -n "$NAMESPACE" get pods -l app.kubernetes.io/component=producer -o jsonpath='{.items[0].metadata.name}')"
+for _ in $(seq 1 60); do
+  reason="$("$KUBECTL" -n "$NAMESPACE" get pod "$pod" -o jsonpath='{.status.containerStatuses[0].lastState.terminated.reason}')"
+  [[ "$reason" == OOMKilled ]] && break
+  sleep 5
+done
+"$KUBECTL" -n "$NAMESPACE" describe pod "$pod" | tee /dev/stderr | grep -q "Reason:       OOMKilled" \
+  || { echo "kubectl describe pod $pod shows no OOMKilled" >&2; false; }
+"$KUBECTL" -n "$NAMESPACE" get events --field-selector reason=OOMKilled,involvedObject.kind=BackpressureConfig \
+  -o name | grep -q . || { echo "no OOMKilled event on the BackpressureConfig" >&2; false; }
+step "e2e passed: OOMKilled in kubectl describe pod and as an event on the BackpressureConfig"
+"$KUBECTL" -n "$NAMESPACE" apply -f "$root/examples/01-baseline.yaml"
