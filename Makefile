@@ -42,6 +42,7 @@ lint: install ## ruff (lint + format check) and mypy --strict
 	@$(BIN)/ruff format --check src tests bench tools
 	@$(BIN)/mypy -p backpressure_lab
 	@$(BIN)/mypy tests bench tools
+	@shellcheck -x -P SCRIPTDIR tools/*.sh tools/kind/*.sh tools/docker/*.sh .ci/run
 
 .PHONY: local
 local: install ## Producer on :8000 and consumer on :8001 on localhost, as in the original lab (Ctrl-C stops both)

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Start Debian's dockerd for the lab, unless a Docker daemon is already reachable. Idempotent.
+#
+# Prints one line on stdout: the DOCKER_HOST to use (e.g. `export DOCKER_HOST=$(tools/docker/start-dockerd.sh)`).
+# Everything else goes to stderr. A daemon this script starts is ours alone: its own socket, data root, exec root and
+# pidfile, so stop-dockerd.sh can stop exactly it (by PID) and nothing else.
+#
+#   BPLAB_CACHE            cache root (default: $HOME/.cache/backpressure-lab); data root is $BPLAB_CACHE/docker/data
+#   BPLAB_DOCKER_SOCK      socket path           (default: /run/bplab-docker.sock)
+#   BPLAB_DOCKER_EXEC_ROOT exec root             (default: /run/bplab-docker; kept short: unix socket paths are <108 B)
+#   BPLAB_DOCKER_PIDFILE   pidfile               (default: /run/bplab-docker.pid)
+#   BPLAB_DOCKER_REUSE=0   do not reuse an already running daemon found via $DOCKER_HOST or /var/run/docker.sock
+#
+# Needs root and Debian's docker.io (dockerd, containerd, runc, docker-proxy, tini) plus iptables.
+set -euo pipefail
+
+export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}"
+CACHE="${BPLAB_CACHE:-${HOME:-/root}/.cache/backpressure-lab}"
+SOCK="${BPLAB_DOCKER_SOCK:-/run/bplab-docker.sock}"
+EXEC_ROOT="${BPLAB_DOCKER_EXEC_ROOT:-/run/bplab-docker}"
+PIDFILE="${BPLAB_DOCKER_PIDFILE:-/run/bplab-docker.pid}"
+DATA_ROOT="$CACHE/docker/data"
+LOG="$CACHE/docker/dockerd.log"
+
+log() { echo "start-dockerd: $*" >&2; }
+
+# The docker CLI only pings the daemon here; any version of it will do.
+DOCKER_CLI="$(command -v docker || true)"
+ping_daemon() {  # $1 = DOCKER_HOST
+    [ -n "$DOCKER_CLI" ] || return 1
+    DOCKER_HOST="$1" timeout 10 "$DOCKER_CLI" version --format '{{.Server.Version}}' >/dev/null 2>&1
+}
+
+if [ "${BPLAB_DOCKER_REUSE:-1}" != 0 ]; then
+    for host in "${DOCKER_HOST:-}" "unix://$SOCK" "unix:///var/run/docker.sock"; do
+        [ -n "$host" ] || continue
+        if ping_daemon "$host"; then
+            log "a daemon already answers on $host; reusing it"
+            echo "$host"
+            exit 0
+        fi
+    done
+fi
+
+if [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
+    pid="$(cat "$PIDFILE")"
+    if [ "$(ps -p "$pid" -o comm= 2>/dev/null)" = dockerd ]; then
+        log "dockerd (pid $pid) from $PIDFILE is running but does not answer on unix://$SOCK yet; waiting"
+    else
+        log "stale pidfile $PIDFILE (pid $pid is not dockerd); removing it"
+        rm -f "$PIDFILE"
+    fi
+fi
+
+if ! [ -s "$PIDFILE" ]; then
+    [ "$(id -u)" = 0 ] || { log "dockerd needs root"; exit 1; }
+    command -v dockerd >/dev/null || { log "dockerd not found: apt-get install -y docker.io"; exit 1; }
+    command -v iptables >/dev/null || { log "iptables not found: apt-get install -y iptables"; exit 1; }
+    mkdir -p "$DATA_ROOT" "$EXEC_ROOT" "$(dirname "$LOG")"
+    rm -f "$SOCK"
+    log "starting dockerd: data root $DATA_ROOT, socket unix://$SOCK, log $LOG"
+    # setsid: the daemon outlives this shell and its job control; dockerd writes its own pidfile, which is the truth
+    # about its PID (the PID of a backgrounded command can be a wrapper shell).
+    setsid dockerd \
+        --host "unix://$SOCK" \
+        --data-root "$DATA_ROOT" \
+        --exec-root "$EXEC_ROOT" \
+        --pidfile "$PIDFILE" \
+        --storage-driver overlay2 \
+        --exec-opt native.cgroupdriver=cgroupfs \
+        --log-level warn \
+        </dev/null >>"$LOG" 2>&1 &
+fi
+
+for _ in $(seq 1 120); do
+    if ping_daemon "unix://$SOCK"; then
+        log "dockerd (pid $(cat "$PIDFILE" 2>/dev/null || echo '?')) is ready"
+        echo "unix://$SOCK"
+        exit 0
+    fi
+    sleep 0.5
+done
+log "dockerd did not answer on unix://$SOCK within 60 s; last lines of $LOG:"
+tail -n 30 "$LOG" >&2 || true
+exit 1

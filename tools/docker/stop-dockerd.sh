@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Stop the dockerd that start-dockerd.sh started, by the PID in its pidfile, and nothing else. Idempotent.
+# Containers it runs are stopped by dockerd itself on SIGTERM (their state stays in the data root).
+set -euo pipefail
+
+PIDFILE="${BPLAB_DOCKER_PIDFILE:-/run/bplab-docker.pid}"
+log() { echo "stop-dockerd: $*" >&2; }
+
+if ! [ -s "$PIDFILE" ]; then
+    log "no pidfile at $PIDFILE: nothing of ours is running"
+    exit 0
+fi
+pid="$(cat "$PIDFILE")"
+if ! kill -0 "$pid" 2>/dev/null; then
+    log "pid $pid from $PIDFILE is gone; removing the stale pidfile"
+    rm -f "$PIDFILE"
+    exit 0
+fi
+if [ "$(ps -p "$pid" -o comm= 2>/dev/null)" != dockerd ]; then
+    log "pid $pid is not dockerd; leaving it alone and removing the stale pidfile"
+    rm -f "$PIDFILE"
+    exit 0
+fi
+log "stopping dockerd (pid $pid)"
+kill -TERM "$pid"
+for _ in $(seq 1 60); do
+    kill -0 "$pid" 2>/dev/null || { log "stopped"; rm -f "$PIDFILE"; exit 0; }
+    sleep 0.5
+done
+log "dockerd (pid $pid) still running after 30 s; sending SIGKILL"
+kill -KILL "$pid" 2>/dev/null || true
+rm -f "$PIDFILE"
