@@ -82,6 +82,14 @@ test: lint tools ## Every test tier: unit, services, control plane, containers (
 unit: install ## Only the unit tests (no processes, no tools)
 	@$(BIN)/pytest tests/unit
 
+.PHONY: check-exercises
+check-exercises: install ## Run every exercise's check (bplab check all) against local mode, started and stopped here
+	@trap 'kill 0' EXIT; \
+	  BPLAB_PORT=8001 $(BIN)/python -m backpressure_lab.consumer & \
+	  BPLAB_PORT=8000 $(BIN)/python -m backpressure_lab.producer & \
+	  for _ in $$(seq 50); do curl -sf localhost:8000/readyz >/dev/null && curl -sf localhost:8001/readyz >/dev/null && break; sleep 0.2; done; \
+	  $(BIN)/bplab check all
+
 .PHONY: tools
 tools: ## Build the pinned etcd, Kubernetes, helm and kind from Go modules into ~/.cache/backpressure-lab (BPLAB_CACHE)
 	@tools/build-tools.sh

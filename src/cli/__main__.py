@@ -1,0 +1,117 @@
+"""`bplab`: status, watch and check the running lab. Errors are one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.live import Live
+
+from backpressure_lab.cli.checks import apply_over_http, apply_with_kubectl, run_check
+from backpressure_lab.cli.client import LabClient, LabError
+from backpressure_lab.cli.cluster import Cluster
+from backpressure_lab.cli.exercises import EXERCISES, exercise
+from backpressure_lab.cli.views import History, status_view, take_snapshot, watch_view
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="bplab", description="Status, live view and exercise checks of the lab.")
+    root.add_argument("--producer", default=os.environ.get("BPLAB_PRODUCER_URL", "http://localhost:8000"))
+    root.add_argument("--consumer", default=os.environ.get("BPLAB_CONSUMER_URL", "http://localhost:8001"))
+    root.add_argument("--token", default=os.environ.get("BPLAB_ADMIN_TOKEN"), help="admin token (local mode only)")
+    root.add_argument(
+        "--cluster", action="store_true",
+        help="the kind lab: apply exercises with kubectl (BackpressureConfig) and show OOM kills and restarts",
+    )  # fmt: skip
+    root.add_argument("--namespace", default="backpressure-lab")
+    root.add_argument("--context", default=None, help="kubectl context (default: the current one)")
+    commands = root.add_subparsers(dest="command", required=True)
+    commands.add_parser("status", help="a one-shot summary of producer, consumer, config and OOM kills")
+    watch = commands.add_parser("watch", help="a live terminal view")
+    watch.add_argument("--interval", type=float, default=0.4, help="seconds between refreshes (default 0.4)")
+    watch.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    check = commands.add_parser("check", help="run an exercise's check: PASS or FAIL with the figures seen")
+    check.add_argument(
+        "exercise", help="an exercise number (" + ", ".join(str(e.number) for e in EXERCISES) + ") or all"
+    )
+    return root
+
+
+def cluster_facts(cluster: Cluster | None) -> tuple[int | None, int | None, dict[str, Any] | None]:
+    if cluster is None:
+        return None, None, None
+    status = cluster.config().get("status", {})
+    return int(status.get("oomKills", 0)), cluster.producer_restarts(), status
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    console = Console()
+    client = LabClient(args.producer.rstrip("/"), args.consumer.rstrip("/"), None if args.cluster else args.token)
+    cluster = Cluster(args.namespace, args.context) if args.cluster else None
+    target = f"cluster namespace {args.namespace}" if cluster else f"local {args.producer}"
+    try:
+        if cluster is not None:
+            cluster.check_context()
+        if args.command == "status":
+            oom, restarts, config_status = cluster_facts(cluster)
+            console.print(status_view(take_snapshot(client, oom, restarts), config_status, target))
+            return 0
+        if args.command == "watch":
+            return watch(client, cluster, target, args.interval, args.duration)
+        return check(client, cluster, console, args.exercise)
+    except LabError as error:
+        print(f"bplab: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def watch(client: LabClient, cluster: Cluster | None, target: str, interval: float, duration: float | None) -> int:
+    history = History()
+    started = time.monotonic()
+    oom, restarts, _ = cluster_facts(cluster)
+    snapshot = take_snapshot(client, oom, restarts)
+    history.add(snapshot)
+    with Live(watch_view(snapshot, history, target), refresh_per_second=max(2, round(1 / interval)),
+              screen=False) as live:  # fmt: skip
+        while duration is None or time.monotonic() - started < duration:
+            time.sleep(interval)
+            if cluster is not None and int(time.monotonic() - started) % 5 == 0:
+                oom, restarts, _ = cluster_facts(cluster)
+            snapshot = take_snapshot(client, oom, restarts)
+            history.add(snapshot)
+            live.update(watch_view(snapshot, history, target))
+    return 0
+
+
+def check(client: LabClient, cluster: Cluster | None, console: Console, which: str) -> int:
+    if which == "all":
+        chosen = EXERCISES
+    else:
+        if not which.isdigit():
+            raise LabError(f"exercise must be a number or 'all' (got {which!r})")
+        try:
+            chosen = [exercise(int(which))]
+        except KeyError as error:
+            raise LabError(str(error.args[0])) from None
+    apply = apply_over_http(client) if cluster is None else apply_with_kubectl(client, cluster.apply)
+    failures = 0
+    for item in chosen:
+        console.print(f"[bold]{item.title}[/bold]: {item.summary}")
+        verdict = run_check(client, item, apply)
+        failures += not verdict.passed
+        console.print(("[green]PASS[/green] " if verdict.passed else "[red]FAIL[/red] ") + verdict.figures)
+    return 1 if failures else 0
+
+
+def entry() -> None:
+    raise SystemExit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,232 @@
+"""The lab's exercises: each one's settings and the promise its check verifies. Pure: no I/O.
+
+examples/NN-*.yaml (the BackpressureConfig manifests learners apply) are generated from these definitions
+(`python -m backpressure_lab.cli.exercises examples/`), so a check can never test other settings than the guide's.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from backpressure_lab.common.settings import as_dict, camel
+from backpressure_lab.consumer.settings import ConsumerSettings
+from backpressure_lab.producer.settings import ProducerSettings
+
+CONFIG_NAME = "backpressure-lab"
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One look at the lab: seconds since the check began, and the two /status documents."""
+
+    at: float
+    producer: dict[str, Any]
+    consumer: dict[str, Any]
+
+    @property
+    def depth(self) -> int:
+        return int(self.producer["queue"]["size"])
+
+    def stat(self, name: str) -> float:
+        return float(self.producer["stats"][name])
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    figures: str
+
+
+def rate(samples: list[Sample], stat: str) -> float:
+    first, last = samples[0], samples[-1]
+    return (last.stat(stat) - first.stat(stat)) / max(last.at - first.at, 1e-9)
+
+
+def depth_growth(samples: list[Sample]) -> float:
+    return (samples[-1].depth - samples[0].depth) / max(samples[-1].at - samples[0].at, 1e-9)
+
+
+@dataclass(frozen=True)
+class Exercise:
+    number: int
+    slug: str
+    title: str
+    summary: str
+    producer: dict[str, Any] = field(default_factory=dict)
+    consumer: dict[str, Any] = field(default_factory=dict)
+    settle_seconds: float = 3.0
+    observe_seconds: float = 10.0
+    clear_queue: bool = True
+    check: Callable[[list[Sample], Exercise], Verdict] | None = None
+
+    def producer_settings(self) -> dict[str, Any]:
+        return as_dict(ProducerSettings(**self.producer))
+
+    def consumer_settings(self) -> dict[str, Any]:
+        return as_dict(ConsumerSettings(**self.consumer))
+
+    def manifest(self) -> str:
+        lines = [f"# {self.title}: {self.summary}",
+                 f"# Apply: kubectl -n backpressure-lab apply -f examples/{self.slug}.yaml   "
+                 f"Check: bplab check {self.number}",
+                 "apiVersion: lab.backpressure.dev/v1alpha1", "kind: BackpressureConfig",
+                 "metadata:", f"  name: {CONFIG_NAME}", "spec:"]  # fmt: skip
+        for section, settings in (("producer", self.producer_settings()), ("consumer", self.consumer_settings())):
+            lines.append(f"  {section}:")
+            lines += [f"    {camel(name)}: {_yaml(value)}" for name, value in settings.items()]
+        return "\n".join(lines) + "\n"
+
+
+def _yaml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _balanced(samples: list[Sample], exercise: Exercise) -> Verdict:
+    peak = max(s.depth for s in samples)
+    sent = rate(samples, "sent")
+    return Verdict(peak < 20 and sent > 8, f"max queue depth {peak} (< 20), sent {sent:.1f} items/s (> 8)")
+
+
+def _grows(samples: list[Sample], exercise: Exercise) -> Verdict:
+    growth = depth_growth(samples)
+    processed = samples[-1].consumer["state"]["throughput"]
+    return Verdict(growth >= 5, f"queue grows {growth:.1f} items/s (>= 5), consumer {processed:.1f} items/s")
+
+
+def _memory_climbs(samples: list[Sample], exercise: Exercise) -> Verdict:
+    first, last = samples[0].producer, samples[-1].producer
+    queue_rate = (last["queue"]["memory_bytes"] - first["queue"]["memory_bytes"]) / (samples[-1].at - samples[0].at)
+    restarted = last["stats"]["produced"] < first["stats"]["produced"]
+    left = last["process"]["seconds_to_limit"]
+    limit = last["process"]["memory_limit_mb"]
+    passed = queue_rate >= 1_000_000 or restarted
+    where = f"limit {limit} MiB, time to limit {left} s" if limit else "no memory limit here (local mode)"
+    return Verdict(
+        passed,
+        f"queue memory grows {queue_rate / 1e6:.1f} MB/s (>= 1), {where}"
+        + (", the producer restarted (OOM)" if restarted else ""),
+    )
+
+
+def _plateaus(samples: list[Sample], exercise: Exercise) -> Verdict:
+    limit = int(exercise.producer["max_queue_size"])
+    tail = [s.depth for s in samples[len(samples) // 2 :]]
+    rejected = rate(samples, "rejected")
+    passed = max(tail) <= limit and min(tail) >= limit * 0.9 and rejected > 0
+    return Verdict(
+        passed, f"queue depth {min(tail)}..{max(tail)} (plateau at {limit}), rejected {rejected:.1f}/s (> 0)"
+    )
+
+
+def _paced(samples: list[Sample], exercise: Exercise) -> Verdict:
+    peak = max(s.depth for s in samples)
+    produced = rate(samples, "produced")
+    limit = float(exercise.producer["rate_limit"])
+    delays = rate(samples, "rate_limit_delays")
+    rejected = rate(samples, "rejected")
+    passed = peak <= 10 and abs(produced - limit) <= 0.35 * limit and delays > 0 and rejected == 0
+    return Verdict(
+        passed,
+        f"max queue depth {peak} (<= 10), produced {produced:.1f}/s (~{limit:g}), "
+        f"rate-limit waits {delays:.1f}/s (> 0), rejected {rejected:.1f}/s (0)",
+    )
+
+
+def _blocks(samples: list[Sample], exercise: Exercise) -> Verdict:
+    limit = int(exercise.producer["max_queue_size"])
+    peak = max(s.depth for s in samples)
+    produced = rate(samples, "produced")
+    processed = samples[-1].consumer["state"]["throughput"]
+    rejected = rate(samples, "rejected")
+    passed = peak <= limit and rejected == 0 and abs(produced - processed) <= max(0.5, 0.35 * processed)
+    return Verdict(
+        passed,
+        f"max queue depth {peak} (<= {limit}), rejected {rejected:.1f}/s (0), "
+        f"produced {produced:.1f}/s ~ processed {processed:.1f}/s",
+    )
+
+
+SLOW = {"slow_down_factor": 5.0}
+
+EXERCISES = [
+    Exercise(
+        1, "01-baseline", "Exercise 1: baseline", "producer 10/s, consumer 100 ms per item: balanced", check=_balanced
+    ),
+    Exercise(
+        2,
+        "02-slow-consumer",
+        "Exercise 2: slow consumer",
+        "the consumer becomes 5x slower (2 items/s); the unbounded queue grows by about 8 items/s",
+        consumer=SLOW,
+        check=_grows,
+    ),
+    Exercise(
+        3,
+        "03-oom",
+        "Exercise 3: memory pressure",
+        "50 items/s into an unbounded queue, consumer 5x slower: the producer is OOM-killed at its 256Mi limit",
+        producer={"production_rate": 50.0},
+        consumer=SLOW,
+        observe_seconds=8.0,
+        check=_memory_climbs,
+    ),
+    Exercise(
+        4,
+        "04-bounded",
+        "Exercise 4: bounded queue",
+        "the queue plateaus at 100 and rejects the rest: memory stays flat, items are lost",
+        producer={"queue_mode": "bounded", "max_queue_size": 100},
+        consumer=SLOW,
+        settle_seconds=15.0,
+        observe_seconds=6.0,
+        check=_plateaus,
+    ),
+    Exercise(
+        5,
+        "05-rate-limited",
+        "Exercise 5: rate limiting",
+        "admission paced at 2 items/s, the slowed consumer's speed: small queue, the generator waits, no loss",
+        producer={"queue_mode": "rate_limited", "rate_limit": 2.0},
+        consumer=SLOW,
+        check=_paced,
+    ),
+    Exercise(
+        6, "06-reset", "Exercise 6: reset", "back to the original defaults: the queue stays small", check=_balanced
+    ),
+    Exercise(
+        8,
+        "08-block",
+        "Block mode",
+        "a bounded queue whose generator waits for space: nothing is lost and the consumer sets the pace",
+        producer={"queue_mode": "block", "max_queue_size": 100, "production_rate": 50.0},
+        consumer=SLOW,
+        settle_seconds=4.0,
+        check=_blocks,
+    ),
+]
+
+
+def exercise(number: int) -> Exercise:
+    for candidate in EXERCISES:
+        if candidate.number == number:
+            return candidate
+    known = ", ".join(str(e.number) for e in EXERCISES)
+    raise KeyError(f"no exercise {number}; the exercises are {known}")
+
+
+def write_manifests(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for item in EXERCISES:
+        (directory / f"{item.slug}.yaml").write_text(item.manifest())
+
+
+if __name__ == "__main__":
+    write_manifests(Path(sys.argv[1] if len(sys.argv) > 1 else "examples"))

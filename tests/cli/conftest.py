@@ -1,0 +1,3 @@
+from tests.services.conftest import lab
+
+__all__ = ["lab"]

@@ -1,0 +1,84 @@
+"""`bplab` against the real services on loopback: checks, errors in one line, and the live view in a real terminal."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.services.lab import REPO, Lab, free_port, running_lab
+from tests.tiers import require_tool
+
+pytestmark = pytest.mark.services
+
+
+def bplab(lab: Lab | None, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    urls = ["--producer", lab.producer.url, "--consumer", lab.consumer.url] if lab else [
+        "--producer", f"http://127.0.0.1:{free_port()}", "--consumer", f"http://127.0.0.1:{free_port()}"]  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "backpressure_lab.cli", *urls, *args],
+        cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "COLUMNS": "100", "TERM": "dumb"},
+    )  # fmt: skip
+
+
+def test_check_all_passes_against_local_mode(lab: Lab) -> None:
+    result = bplab(lab, "check", "all")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("PASS") == 7
+    assert "FAIL" not in result.stdout
+    assert "max queue depth" in result.stdout
+
+
+def test_a_failing_check_exits_non_zero(tmp_path: Path) -> None:
+    nowhere = {"BPLAB_CONSUMER_URL": f"http://127.0.0.1:{free_port()}"}
+    with running_lab(tmp_path, producer_env=nowhere) as broken:
+        result = bplab(broken, "check", "1")
+    assert result.returncode == 1
+    assert "FAIL max queue depth" in result.stdout
+    assert "sent 0.0 items/s (> 8)" in result.stdout
+
+
+def test_unreachable_lab_is_one_line() -> None:
+    result = bplab(None, "status")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "the lab is not reachable" in lines[0]
+    assert "make local" in lines[0]
+
+
+def test_status_summarises_both_services(lab: Lab) -> None:
+    result = bplab(lab, "status")
+    assert result.returncode == 0, result.stderr
+    for expected in ("queue", "mode unbounded", "rates/s", "429s", "503s", "OOM kills"):
+        assert expected in result.stdout
+
+
+def test_watch_renders_in_a_real_terminal(lab: Lab) -> None:
+    tmux = require_tool("tmux", "apt-get install tmux")
+    session = f"bplab-{free_port()}"
+    lab.consumer.admin("/admin/slow-down", {"factor": 5})
+    command = (
+        f"cd {REPO} && PYTHONPATH={REPO} {sys.executable} -m backpressure_lab.cli "
+        f"--producer {lab.producer.url} --consumer {lab.consumer.url} watch --interval 0.25 --duration 30"
+    )
+    subprocess.run([tmux, "new-session", "-d", "-s", session, "-x", "100", "-y", "20", command], check=True)
+    try:
+        time.sleep(6)
+        screen = subprocess.run(
+            [tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True, check=True
+        ).stdout
+    finally:
+        subprocess.run([tmux, "kill-session", "-t", session], check=False)
+    assert "backpressure-lab" in screen
+    assert "mode unbounded" in screen
+    assert any(block in screen for block in "▁▂▃▄▅▆▇█"), screen
+    assert "produced" in screen
+    assert "memory" in screen
+    assert re.search(r"processed \d+\.\d", screen), screen
+    assert "consumer 500.0 ms" in screen
