@@ -81,10 +81,11 @@ spec:
   {{- end }}
 {{- end }}
 
-{{/* OTEL_* for a component: the chart's Jaeger unless tracing.endpoint names another collector. */}}
+{{/* OTEL_* for a component: the chart's Jaeger unless tracing.endpoint names another collector. Without either
+there is no collector to export to, so the SDK is disabled rather than left retrying a Service that does not exist. */}}
 {{- define "backpressure-lab.otelEnv" -}}
 {{- $ := .context -}}
-{{- if $.Values.tracing.enabled }}
+{{- if and $.Values.tracing.enabled (or $.Values.tracing.endpoint $.Values.jaeger.enabled) }}
 - name: OTEL_SERVICE_NAME
   value: {{ .component }}
 - name: OTEL_EXPORTER_OTLP_ENDPOINT
