@@ -12,10 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.machine import describe
 from backpressure_lab.common.memory import current_rss_bytes, release_free_heap
 from backpressure_lab.producer.items import WorkItem, new_item
 from backpressure_lab.producer.work_queue import WorkQueue
+from bench.machine import describe
 
 
 def fill(queue: WorkQueue, count: int, payload_bytes: int) -> None:
@@ -51,12 +51,16 @@ def main() -> None:
     print(f"one item object: {WorkItem.__name__} with slots; figures are bytes")
     for payload_bytes, count in ((0, 20_000), (1024, 20_000), (65536, 2_000), (65536, 4_000)):
         accounted, traced = against_tracemalloc(count, payload_bytes)
-        print(f"tracemalloc: {count} items x {payload_bytes} B payload: accounted {accounted:,} traced {traced:,} "
-              f"error {100 * (accounted - traced) / traced:+.1f}%")
+        print(
+            f"tracemalloc: {count} items x {payload_bytes} B payload: accounted {accounted:,} traced {traced:,} "
+            f"error {100 * (accounted - traced) / traced:+.1f}%"
+        )
     for payload_bytes, count in ((1024, 50_000), (65536, 3_000)):
         accounted, grown = against_rss(count, payload_bytes)
-        print(f"RSS:         {count} items x {payload_bytes} B payload: accounted {accounted:,} RSS growth {grown:,} "
-              f"error {100 * (accounted - grown) / grown:+.1f}%")
+        print(
+            f"RSS:         {count} items x {payload_bytes} B payload: accounted {accounted:,} RSS growth {grown:,} "
+            f"error {100 * (accounted - grown) / grown:+.1f}%"
+        )
 
 
 if __name__ == "__main__":

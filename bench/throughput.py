@@ -24,7 +24,9 @@ PAUSED = "producer: {production_rate: 0, payload_bytes: 256}\n"
 
 
 def drain_rate(lab: Lab, items: int, sender_concurrency: int, processing_ms: float) -> float:
-    lab.consumer.admin("/admin/config", {"processing_time_ms": processing_ms, "concurrency": max(sender_concurrency, 1)})
+    lab.consumer.admin(
+        "/admin/config", {"processing_time_ms": processing_ms, "concurrency": max(sender_concurrency, 1)}
+    )
     lab.producer.admin("/admin/config", {"sender_concurrency": sender_concurrency})
     before = lab.producer.status()["stats"]
     started = time.monotonic()
@@ -69,22 +71,32 @@ def main() -> None:
     args = parser.parse_args()
     print(describe())
     tracing = {"OTEL_EXPORTER_OTLP_ENDPOINT": args.otlp_endpoint} if args.tracing else {}
-    with tempfile.TemporaryDirectory() as directory, running_lab(
-        Path(directory), producer_env={**settings_env(Path(directory), PAUSED), **tracing}, consumer_env=tracing
-    ) as lab:
+    with (
+        tempfile.TemporaryDirectory() as directory,
+        running_lab(
+            Path(directory), producer_env={**settings_env(Path(directory), PAUSED), **tracing}, consumer_env=tracing
+        ) as lab,
+    ):
         time.sleep(2)
-        print(f"idle RSS: producer {idle_rss_mib(lab.producer.process.pid):.1f} MiB, "
-              f"consumer {idle_rss_mib(lab.consumer.process.pid):.1f} MiB (target <= 60 MiB each)")
+        print(
+            f"idle RSS: producer {idle_rss_mib(lab.producer.process.pid):.1f} MiB, "
+            f"consumer {idle_rss_mib(lab.consumer.process.pid):.1f} MiB (target <= 60 MiB each)"
+        )
         print(f"tracing: {'on, OTLP to ' + args.otlp_endpoint if args.tracing else 'off'}")
         for processing_ms in (0.0, 1.0):
             for concurrency in (1, 8, 16):
                 items = args.items if concurrency > 1 else max(2000, args.items // 10)
                 rate = drain_rate(lab, items, concurrency, processing_ms)
-                print(f"throughput: processing {processing_ms:g} ms, sender concurrency {concurrency:2d}: "
-                      f"{rate:7.0f} items/s ({items} items)")
+                print(
+                    f"throughput: processing {processing_ms:g} ms, sender concurrency {concurrency:2d}: "
+                    f"{rate:7.0f} items/s ({items} items)"
+                )
         for payload in (256, 65536):
             seconds = admission_seconds(lab, payload)
-            print(f"admission: 10,000 items of {payload} B payload via POST /produce: {seconds * 1000:.0f} ms (median of 3)")
+            print(
+                f"admission: 10,000 items of {payload} B payload via POST /produce: "
+                f"{seconds * 1000:.0f} ms (median of 3)"
+            )
 
 
 if __name__ == "__main__":

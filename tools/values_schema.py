@@ -35,37 +35,49 @@ def strict(properties: dict[str, Any], required: list[str] | None = None, **extr
 
 
 def image() -> dict[str, Any]:
-    return strict({
-        "repository": {"type": "string", "minLength": 1},
-        "tag": STRING,
-        "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]},
-    }, ["repository"])
+    return strict(
+        {
+            "repository": {"type": "string", "minLength": 1},
+            "tag": STRING,
+            "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]},
+        },
+        ["repository"],
+    )
 
 
 def resources() -> dict[str, Any]:
     quantity = {"type": ["string", "number"]}
-    amounts = {"type": "object", "properties": {"cpu": quantity, "memory": quantity},
-               "additionalProperties": quantity}
-    limits = {**amounts, "required": ["memory"],
-              "description": "A memory limit is required: the OOM kill is the lesson."}
+    amounts = {"type": "object", "properties": {"cpu": quantity, "memory": quantity}, "additionalProperties": quantity}
+    limits = {
+        **amounts,
+        "required": ["memory"],
+        "description": "A memory limit is required: the OOM kill is the lesson.",
+    }
     return strict({"requests": amounts, "limits": limits}, ["limits"])
 
 
 def scheduling() -> dict[str, Any]:
-    return {"nodeSelector": LABELS, "tolerations": {"type": "array"}, "affinity": ANY_OBJECT,
-            "extraEnv": {"type": "array", "items": {"type": "object", "required": ["name"]}}}
+    return {
+        "nodeSelector": LABELS,
+        "tolerations": {"type": "array"},
+        "affinity": ANY_OBJECT,
+        "extraEnv": {"type": "array", "items": {"type": "object", "required": ["name"]}},
+    }
 
 
 def service_component() -> dict[str, Any]:
-    return strict({
-        "image": image(),
-        "replicas": {"type": "integer", "minimum": 0, "maximum": 20},
-        "resources": resources(),
-        "service": strict({"type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer"]}, "port": PORT,
-                           "nodePort": NODE_PORT}),
-        "probes": strict({"liveness": ANY_OBJECT, "readiness": ANY_OBJECT}),
-        **scheduling(),
-    })
+    return strict(
+        {
+            "image": image(),
+            "replicas": {"type": "integer", "minimum": 0, "maximum": 20},
+            "resources": resources(),
+            "service": strict(
+                {"type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer"]}, "port": PORT, "nodePort": NODE_PORT}
+            ),
+            "probes": strict({"liveness": ANY_OBJECT, "readiness": ANY_OBJECT}),
+            **scheduling(),
+        }
+    )
 
 
 def settings_spec() -> dict[str, Any]:
@@ -81,33 +93,44 @@ def values_schema() -> dict[str, Any]:
     return {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "backpressure-lab values",
-        **strict({
-            "nameOverride": STRING,
-            "fullnameOverride": STRING,
-            "config": strict({"create": BOOLEAN, "spec": settings_spec()}),
-            "adminToken": strict({"existingSecret": STRING}),
-            "producer": service_component(),
-            "consumer": service_component(),
-            "operator": strict({
-                "image": image(),
-                "resources": resources(),
-                "serviceAccount": strict({"name": STRING}),
-                "driftCheckSeconds": {"type": "number", "exclusiveMinimum": 0, "maximum": 300},
-                **scheduling(),
-            }),
-            "jaeger": strict({
-                "enabled": BOOLEAN,
-                "image": image(),
-                "resources": resources(),
-                "maxTraces": {"type": "integer", "minimum": 1000},
-                "service": strict({"type": {"enum": ["ClusterIP", "NodePort"]}, "uiNodePort": NODE_PORT}),
-            }),
-            "tracing": strict({"enabled": BOOLEAN, "endpoint": STRING, "sampler": STRING, "samplerArg": STRING}),
-            "serviceMonitor": strict({"enabled": BOOLEAN, "additionalLabels": LABELS,
-                                      "interval": {"type": "string", "pattern": "^[0-9]+(ms|s|m)$"}}),
-            "prometheusRule": strict({"enabled": BOOLEAN, "additionalLabels": LABELS}),
-            "dashboards": strict({"enabled": BOOLEAN, "additionalLabels": LABELS, "jaegerUrl": STRING}),
-        }),
+        **strict(
+            {
+                "nameOverride": STRING,
+                "fullnameOverride": STRING,
+                "config": strict({"create": BOOLEAN, "spec": settings_spec()}),
+                "adminToken": strict({"existingSecret": STRING}),
+                "producer": service_component(),
+                "consumer": service_component(),
+                "operator": strict(
+                    {
+                        "image": image(),
+                        "resources": resources(),
+                        "serviceAccount": strict({"name": STRING}),
+                        "driftCheckSeconds": {"type": "number", "minimum": 1, "maximum": 300},
+                        **scheduling(),
+                    }
+                ),
+                "jaeger": strict(
+                    {
+                        "enabled": BOOLEAN,
+                        "image": image(),
+                        "resources": resources(),
+                        "maxTraces": {"type": "integer", "minimum": 1000},
+                        "service": strict({"type": {"enum": ["ClusterIP", "NodePort"]}, "uiNodePort": NODE_PORT}),
+                    }
+                ),
+                "tracing": strict({"enabled": BOOLEAN, "endpoint": STRING, "sampler": STRING, "samplerArg": STRING}),
+                "serviceMonitor": strict(
+                    {
+                        "enabled": BOOLEAN,
+                        "additionalLabels": LABELS,
+                        "interval": {"type": "string", "pattern": "^[0-9]+(ms|s|m)$"},
+                    }
+                ),
+                "prometheusRule": strict({"enabled": BOOLEAN, "additionalLabels": LABELS}),
+                "dashboards": strict({"enabled": BOOLEAN, "additionalLabels": LABELS, "jaegerUrl": STRING}),
+            }
+        ),
     }
 
 

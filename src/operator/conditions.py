@@ -1,0 +1,45 @@
+"""Pure: status conditions in the Kubernetes shape, whose lastTransitionTime moves only when the status flips."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+APPLIED = "Applied"
+INVALID = "Invalid"
+CONFLICT = "Conflict"
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def condition(kind: str, status: bool, reason: str, message: str, generation: int) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "status": "True" if status else "False",
+        "reason": reason,
+        "message": message,
+        "observedGeneration": generation,
+    }
+
+
+def merged(
+    existing: Iterable[Mapping[str, Any]], updates: Iterable[Mapping[str, Any]], at: str
+) -> list[dict[str, Any]]:
+    """`existing` with `updates` replacing conditions of the same type; a transition time is kept unless the
+    status changed. Conditions keep a fixed order (Applied, Invalid, Conflict, then any other)."""
+    by_type = {str(c.get("type")): dict(c) for c in existing}
+    for update in updates:
+        kind = str(update["type"])
+        before = by_type.get(kind)
+        same = before is not None and before.get("status") == update["status"]
+        transition = before.get("lastTransitionTime") if same and before is not None else None
+        by_type[kind] = {**update, "lastTransitionTime": transition or at}
+    order = {APPLIED: 0, INVALID: 1, CONFLICT: 2}
+    return [by_type[k] for k in sorted(by_type, key=lambda k: (order.get(k, 9), k))]
+
+
+def same_conditions(a: Iterable[Mapping[str, Any]], b: Iterable[Mapping[str, Any]]) -> bool:
+    return [dict(c) for c in a] == [dict(c) for c in b]

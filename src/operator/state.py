@@ -1,0 +1,60 @@
+"""What lives as long as the operator: its configuration, HTTP sessions, the API writer, and coordination."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import aiohttp
+import kopf
+
+from backpressure_lab.operator.config import OperatorConfig
+from backpressure_lab.operator.kube import KubeWriter
+from backpressure_lab.operator.ownership import ConfigClaim
+from backpressure_lab.operator.pods import ReleasePod
+
+ConfigIndex = kopf.Index[str | None, ConfigClaim]
+PodIndex = kopf.Index[str | None, ReleasePod]
+
+
+@dataclass
+class OperatorState:
+    """Created at start-up and closed at clean-up (kept in kopf's memo)."""
+
+    config: OperatorConfig
+    pods_http: aiohttp.ClientSession
+    kube: KubeWriter
+    converging: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """One convergence at a time (reconcile or drift check), so neither pushes a spec the other has superseded."""
+    reachable: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    """Pod uid -> (ip, port) while ready: a pod that appears here (again) gets the settings pushed at once."""
+    stopping: bool = False
+    busy: int = 0
+    """Calls using the HTTP sessions right now: clean-up waits for them before closing the sessions."""
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @contextlib.contextmanager
+    def working(self) -> Iterator[bool]:
+        """Yields False once the operator is stopping (the caller then does nothing)."""
+        if self.stopping:
+            yield False
+            return
+        self.busy += 1
+        try:
+            yield True
+        finally:
+            self.busy -= 1
+
+    async def close(self) -> None:
+        self.stopping = True
+        for task in self.background:
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
+        for _attempt in range(100):
+            if not self.busy:
+                break
+            await asyncio.sleep(0.05)
+        await self.pods_http.close()
+        await self.kube.close()
