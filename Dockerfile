@@ -1,5 +1,5 @@
 # One image for the lab's producer, consumer and kopf operator; each container picks its command:
-#   bplab-producer | bplab-consumer | kopf run --standalone -m backpressure_lab.operator
+#   bplab-producer | bplab-consumer | bplab-operator (kopf, see docs/operator.md)
 # Runs as UID/GID 10001 (numeric, so runAsNonRoot can verify it) with a read-only root filesystem: nothing is written
 # outside /tmp at run time (bytecode is compiled here, at build time).
 #
