@@ -91,7 +91,7 @@ check-exercises: install ## Run every exercise's check (bplab check all) against
 	  $(BIN)/bplab check all
 
 .PHONY: tools
-tools: ## Build the pinned etcd, Kubernetes, helm and kind from Go modules into ~/.cache/backpressure-lab (BPLAB_CACHE)
+tools: ## Build the pinned etcd, Kubernetes, helm, kind and Jaeger from Go modules into ~/.cache/backpressure-lab (BPLAB_CACHE)
 	@tools/build-tools.sh
 
 ##@ Benchmarks

@@ -4,7 +4,7 @@
 #   ${BPLAB_CACHE:-$HOME/.cache/backpressure-lab}/<component>-<version>/bin/<binary>
 #
 # Usage: tools/build-tools.sh                 build every missing tool
-#        tools/build-tools.sh etcd kubernetes build a subset (components: etcd kubernetes helm kind)
+#        tools/build-tools.sh etcd kubernetes build a subset (components: etcd kubernetes helm kind jaeger)
 #        tools/build-tools.sh --print-dirs    print COMPONENT=<bin dir> lines and exit (builds nothing)
 #
 # A binary already in the cache is never rebuilt, so a second run builds nothing. A binary of exactly the pinned
@@ -21,7 +21,7 @@ K8S_BINARIES=(kube-apiserver kube-controller-manager kubectl)
 # Upstream builds every Kubernetes command with CGO_ENABLED=0 except the kubelet.
 K8S_CGO_BINARIES=(kubelet)
 
-ALL_COMPONENTS=(etcd kubernetes helm kind)
+ALL_COMPONENTS=(etcd kubernetes helm kind jaeger)
 cache="${BPLAB_CACHE:-$HOME/.cache/backpressure-lab}"
 
 export GOTOOLCHAIN=local
@@ -33,6 +33,7 @@ dir_of() {  # component -> bin dir
     kubernetes) echo "$cache/kubernetes-$KUBERNETES_VERSION/bin" ;;
     helm) echo "$cache/helm-$HELM_VERSION/bin" ;;
     kind) echo "$cache/kind-$KIND_VERSION/bin" ;;
+    jaeger) echo "$cache/jaeger-$JAEGER_VERSION/bin" ;;
     *) echo "unknown component: $1 (known: ${ALL_COMPONENTS[*]})" >&2; return 1 ;;
   esac
 }
@@ -61,6 +62,8 @@ path_version_matches() {  # binary -> 0 when `binary` on PATH reports the pinned
           [[ "$out" == "$HELM_VERSION" ]] ;;
     kind) out="$(timeout 10 "$path" version 2>/dev/null)" || return 1
           [[ "$out" == "kind $KIND_VERSION "* ]] ;;
+    jaeger) out="$(timeout 10 "$path" version 2>/dev/null)" || return 1
+          grep -q "\"gitVersion\": *\"v$JAEGER_IMAGE_TAG\"" <<<"$out" ;;
     *) return 1 ;;
   esac
 }
@@ -195,6 +198,24 @@ build_kind() {
   timed "kind $KIND_VERSION" env GOFLAGS="${GOFLAGS//-mod=mod/}" GOBIN="$tmp" CGO_ENABLED=0 go install -trimpath \
       -ldflags "-buildid= -s -w" \
       "sigs.k8s.io/kind@$KIND_VERSION"
+  install_into "$tmp" "$dir"; rmdir "$tmp"
+}
+
+build_jaeger() {
+  local dir; dir="$(dir_of jaeger)"
+  needs_build "$dir" jaeger || { log "jaeger $JAEGER_VERSION (v$JAEGER_IMAGE_TAG): up to date ($dir)"; return 0; }
+  check_go
+  check_wrapper jaeger github.com/jaegertracing/jaeger "$JAEGER_VERSION" go/jaeger/gen-wrapper.sh
+  local tmp date pkg=github.com/jaegertracing/jaeger/internal/version
+  tmp="$(mktemp -d "$cache/.build.XXXXXX")"
+  date="$(release_time "github.com/jaegertracing/jaeger@$JAEGER_VERSION")"
+  log "jaeger $JAEGER_VERSION (v$JAEGER_IMAGE_TAG): building github.com/jaegertracing/jaeger/cmd/jaeger -> $dir/jaeger"
+  # Jaeger's build-jaeger target (scripts/makefiles: GOBUILD, BUILD_INFO_V2): CGO off, -trimpath, not stripped, the
+  # v2 tag as latestVersion, the tag time as date; the module proxy lacks the commit, so commitSHA stays empty. The UI
+  # assets (cmd/query/app/ui/actual, an npm build) are not in the module: the binary serves the API and a placeholder.
+  (cd "$root/tools/go/jaeger" && timed "jaeger $JAEGER_VERSION" env CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-X $pkg.latestVersion=v$JAEGER_IMAGE_TAG -X $pkg.date=$date" \
+      -o "$tmp/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger)
   install_into "$tmp" "$dir"; rmdir "$tmp"
 }
 

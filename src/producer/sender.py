@@ -98,16 +98,22 @@ class SenderPool:
         attempt = 0
         while True:
             attempt += 1
-            result = await self._send_once(body)
+            # One span per attempt, parent of the HTTP client span: its number, the response and what came of it.
+            with tracer.start_as_current_span("send_attempt") as attempt_span:
+                result = await self._send_once(body)
+                outcome = self._attempt_outcome(result, attempt)
+                if attempt_span.is_recording():
+                    attempt_span.set_attributes(
+                        {"send.attempt": attempt, "send.response": result.code, "send.attempt.outcome": outcome}
+                    )
             pipeline.metrics.responded(result.code)
             if span.is_recording():
                 span.set_attribute("send.attempts", attempt)
-            if result.status is not None and 200 <= result.status < 300:
+            if outcome == "sent":
                 pipeline.totals["sent"] += 1
                 pipeline.metrics.sent.inc()
                 return "sent"
-            retries_left = pipeline.settings.retry_budget - (attempt - 1)
-            if not is_retryable(result.status) or retries_left <= 0:
+            if outcome == "dropped":
                 pipeline.totals["dropped"] += 1
                 pipeline.metrics.dropped.inc()
                 return "dropped"
@@ -117,6 +123,13 @@ class SenderPool:
                 attempt, pipeline.settings.retry_backoff_ms, self._random.random(), result.retry_after
             )
             await asyncio.sleep(delay)
+
+    def _attempt_outcome(self, result: Attempt, attempt: int) -> str:
+        """sent, retried (another attempt follows) or dropped (not retryable, or the retry budget is spent)."""
+        if result.status is not None and 200 <= result.status < 300:
+            return "sent"
+        retries_left = self.pipeline.settings.retry_budget - (attempt - 1)
+        return "retried" if is_retryable(result.status) and retries_left > 0 else "dropped"
 
     async def _send_once(self, body: bytes) -> Attempt:
         metrics = self.pipeline.metrics

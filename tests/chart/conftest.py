@@ -1,8 +1,7 @@
 """Fixtures for the chart tests: the pinned helm, the monitoring CRDs, and a namespace that enforces `restricted`.
 
-The control plane fixtures are the controlplane tier's own (imported, not copied). Being defined in a second
-conftest, `control_plane` is a second session instance when both directories run in one session: one more
-etcd + kube-apiserver for the chart tests, started only when a chart test that needs it runs.
+The control plane fixtures come from tests/controlplane/fixtures.py, registered once for the session by
+tests/conftest.py, so the chart tests share the one etcd + kube-apiserver of the session.
 """
 
 from __future__ import annotations
@@ -13,15 +12,8 @@ import pytest
 from kubernetes import client
 
 from tests.chart.helm import CHART, Helm, find_helm, monitoring_crd_files
-from tests.controlplane import conftest as controlplane_tier
 from tests.controlplane.cluster import ControlPlane, read_versions
 from tests.tiers import unavailable
-
-# The controlplane tier's fixtures, made visible to this directory (pytest collects fixtures from module names).
-control_plane = controlplane_tier.control_plane
-controller_manager = controlplane_tier.controller_manager
-api_client = controlplane_tier.api_client
-namespace = controlplane_tier.namespace
 
 CRD_ESTABLISHED_TIMEOUT = "60s"
 

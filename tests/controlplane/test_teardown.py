@@ -52,7 +52,7 @@ def test_interrupted_run_leaves_no_process_and_no_port(
     hold_file = tmp_path / "hold.json"
     env = {**os.environ, "BPLAB_HOLD_FILE": str(hold_file), "PYTHONPATH": str(REPO_ROOT)}
     command = [
-        sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "-p", "tests.controlplane.conftest",
+        sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "-p", "tests.controlplane.fixtures",
         "-c", str(tmp_path / "pytest.ini"), f"--basetemp={tmp_path / 'base'}", str(tmp_path / "test_hold.py"),
     ]  # fmt: skip
     child = subprocess.Popen(

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from tests.controlplane import conftest as controlplane_tier
 from tests.controlplane.cluster import ControlPlane
 from tests.operator.harness import (
     ADMIN_TOKEN,
@@ -26,15 +25,6 @@ from tests.services.lab import free_port
 from tests.tiers import unavailable
 
 CRD_NAME = "backpressureconfigs.lab.backpressure.dev"
-
-# The controlplane tier's fixtures and hooks, shared (one session-scoped control plane for both tiers).
-control_plane = controlplane_tier.control_plane
-controller_manager = controlplane_tier.controller_manager
-api_client = controlplane_tier.api_client
-namespace = controlplane_tier.namespace
-service_account_kubeconfig = controlplane_tier.service_account_kubeconfig
-pytest_runtest_makereport = controlplane_tier.pytest_runtest_makereport
-pytest_sessionfinish = controlplane_tier.pytest_sessionfinish
 
 
 @pytest.fixture(scope="session", autouse=True)
