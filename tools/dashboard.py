@@ -98,6 +98,9 @@ ROWS: list[tuple[str, list[Panel]]] = [
                         f"sum(rate(backpressure_queue_wait_seconds_count{{{PRODUCER}}}[1m])))",
                         "λW (arrival rate times wait)",
                     ),
+                    Target(
+                        f"sum(backpressure_littles_law_predicted_depth{{{PRODUCER}}})", "λW (producer, 30 s window)"
+                    ),
                 ],
             ),
             Panel(
@@ -257,6 +260,57 @@ ROWS: list[tuple[str, list[Panel]]] = [
                 "Time of one send attempt, producer to consumer.",
                 quantiles("backpressure_send_duration_seconds", PRODUCER),
                 unit="s",
+            ),
+        ],
+    ),
+    (
+        "Beyond the original: CoDel, priorities, watermarks",
+        [
+            Panel(
+                "CoDel: Expired Items",
+                "Items shed at dequeue because they waited past the slough limit in a standing backlog, and whether "
+                "CoDel sees one (1) right now.",
+                [
+                    Target(f"sum(rate(backpressure_items_expired_total{{{PRODUCER}}}[{RATE}]))", "expired/s"),
+                    Target(f"max(backpressure_codel_overloaded{{{PRODUCER}}})", "overloaded"),
+                ],
+                width=8,
+            ),
+            Panel(
+                "Loss by Priority",
+                "Items rejected or expired per second, by priority: under pressure low priority goes first.",
+                [
+                    Target(
+                        "sum by (priority, outcome) (rate(backpressure_priority_items_total"
+                        f'{{outcome=~"rejected|expired",{PRODUCER}}}[{RATE}]))',
+                        "{{priority}} {{outcome}}",
+                    ),
+                ],
+                unit="reqps",
+                width=8,
+            ),
+            Panel(
+                "Adaptive Concurrency",
+                "The sender's concurrency limit (learned in the aimd and gradient modes) against the consumer's "
+                "concurrency, and the round-trip times the gradient compares.",
+                [
+                    Target(f"max(backpressure_concurrency_limit{{{PRODUCER}}})", "sender limit"),
+                    Target(f"sum(backpressure_consumer_concurrency{{{CONSUMER}}})", "consumer concurrency"),
+                    Target(f"max by (window) (backpressure_rtt_seconds{{{PRODUCER}}})", "RTT {{window}} (s)"),
+                ],
+                width=8,
+            ),
+            Panel(
+                "Watermarks",
+                "Queue depth between the low and high watermarks; the generator pauses at the high one and resumes "
+                "at the low one.",
+                [
+                    Target(f"sum(backpressure_queue_depth{{{PRODUCER}}})", "queue depth"),
+                    Target(f"max(backpressure_high_watermark{{{PRODUCER}}})", "high watermark"),
+                    Target(f"max(backpressure_low_watermark{{{PRODUCER}}})", "low watermark"),
+                    Target(f"max(backpressure_watermark_paused{{{PRODUCER}}})", "paused"),
+                ],
+                width=8,
             ),
         ],
     ),

@@ -6,6 +6,7 @@ examples/NN-*.yaml (the BackpressureConfig manifests learners apply) are generat
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -154,6 +155,71 @@ def _blocks(samples: list[Sample], exercise: Exercise) -> Verdict:
     )
 
 
+def _sheds_old_items(samples: list[Sample], exercise: Exercise) -> Verdict:
+    target = float(exercise.producer["codel_target_ms"]) / 1000.0
+    wait = samples[-1].producer["littles_law"]["mean_wait_seconds"]
+    expired = rate(samples, "expired")
+    peak = max(s.depth for s in samples)
+    passed = wait <= 2 * target and expired > 0
+    return Verdict(
+        passed,
+        f"mean queue wait {wait:.2f} s (<= {2 * target:g} s, 2x the target), "
+        f"expired {expired:.1f}/s (> 0), max depth {peak}",
+    )
+
+
+def _priority_loss(samples: list[Sample], exercise: Exercise) -> Verdict:
+    first, last = samples[0].producer["priorities"], samples[-1].producer["priorities"]
+
+    def lost(priority: str) -> int:
+        return sum(last[priority][o] - first[priority][o] for o in ("rejected", "expired"))
+
+    passed = lost("high") == 0 and lost("low") > 0
+    return Verdict(passed, f"high priority lost {lost('high')} (0), low priority lost {lost('low')} (> 0)")
+
+
+def _hysteresis(samples: list[Sample], exercise: Exercise) -> Verdict:
+    high, low = int(exercise.producer["high_watermark"]), int(exercise.producer["low_watermark"])
+    depths = [s.depth for s in samples]
+    pauses = sum(
+        1
+        for a, b in itertools.pairwise(samples)
+        if b.producer["queue"]["watermark_paused"] and not a.producer["queue"]["watermark_paused"]
+    )
+    passed = max(depths) <= high and min(depths[len(depths) // 4 :]) <= low + 5 and pauses >= 1
+    return Verdict(
+        passed,
+        f"depth {min(depths)}..{max(depths)} (never above {high}, down to ~{low}), "
+        f"{pauses} pause(s) at the high watermark",
+    )
+
+
+def _littles_law_holds(samples: list[Sample], exercise: Exercise) -> Verdict:
+    law = samples[-1].producer["littles_law"]
+    error = law["error"]
+    passed = error is not None and abs(error) <= 0.15
+    shown = "n/a" if error is None else f"{100 * error:+.0f}%"
+    return Verdict(
+        passed,
+        f"L {law['depth']:.1f} vs λW {law['arrival_rate']:.2f}/s x {law['mean_wait_seconds']:.2f} s"
+        f" = {law['predicted_depth']:.1f} ({shown}, within 15%)",
+    )
+
+
+def _adapts(samples: list[Sample], exercise: Exercise) -> Verdict:
+    target = int(exercise.consumer["concurrency"])
+    limit = samples[-1].producer["stats"]["concurrency_limit"]
+    refused = samples[-1].consumer["state"]["items_rejected"] - samples[0].consumer["state"]["items_rejected"]
+    served = samples[-1].consumer["state"]["items_processed"] - samples[0].consumer["state"]["items_processed"]
+    share = refused / served if served else 1.0
+    passed = abs(limit - target) <= max(1, 0.25 * target) and share < 0.01
+    return Verdict(
+        passed,
+        f"concurrency limit {limit} (consumer concurrency {target}, within 25%), "
+        f"503s {refused} of {served} processed ({100 * share:.2f}% < 1%)",
+    )
+
+
 SLOW = {"slow_down_factor": 5.0}
 
 EXERCISES = [
@@ -210,6 +276,69 @@ EXERCISES = [
         consumer=SLOW,
         settle_seconds=4.0,
         check=_blocks,
+    ),
+    Exercise(
+        9,
+        "09-codel",
+        "CoDel",
+        "under 5x overload, items that waited past twice the 500 ms target in a standing backlog are shed at "
+        "dequeue (expired): the wait stays short while an unbounded queue's grows without limit",
+        producer={"queue_mode": "codel", "codel_target_ms": 500.0, "codel_interval_ms": 1000.0},
+        consumer=SLOW,
+        settle_seconds=6.0,
+        observe_seconds=10.0,
+        check=_sheds_old_items,
+    ),
+    Exercise(
+        10,
+        "10-priorities",
+        "Priorities",
+        "30% of the items are high priority; at 2x overload the full bounded queue sheds low priority first: "
+        "no high-priority item is lost",
+        producer={"queue_mode": "bounded", "max_queue_size": 20, "production_rate": 4.0, "high_priority_share": 0.3},
+        consumer=SLOW,
+        settle_seconds=14.0,
+        observe_seconds=10.0,
+        check=_priority_loss,
+    ),
+    Exercise(
+        11,
+        "11-watermarks",
+        "Watermarks",
+        "the generator pauses at 80 queued items and resumes at 20: depth oscillates between the two and never "
+        "passes 80",
+        producer={"queue_mode": "watermarks", "high_watermark": 80, "low_watermark": 20, "production_rate": 50.0},
+        settle_seconds=1.0,
+        observe_seconds=16.0,
+        check=_hysteresis,
+    ),
+    Exercise(
+        12,
+        "12-littles-law",
+        "Little's law",
+        "in a steady state the queue depth L equals the arrival rate times the wait (λW): a bounded queue of 50 "
+        "fed at twice the consumer's speed",
+        producer={"queue_mode": "bounded", "max_queue_size": 50, "production_rate": 20.0},
+        settle_seconds=25.0,
+        observe_seconds=4.0,
+        check=_littles_law_holds,
+    ),
+    Exercise(
+        13,
+        "13-adaptive",
+        "Adaptive concurrency",
+        "the sender may have 32 sends in flight but learns, from the consumer's 503s (AIMD), to keep about as many "
+        "as the consumer's concurrency of 4: the limit settles there and 503s stay under 1%",
+        producer={
+            "sender_concurrency": 32,
+            "adaptive_concurrency": "aimd",
+            "production_rate": 100.0,
+            "payload_bytes": 1024,
+        },
+        consumer={"concurrency": 4},
+        settle_seconds=15.0,
+        observe_seconds=15.0,
+        check=_adapts,
     ),
 ]
 

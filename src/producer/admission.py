@@ -2,40 +2,60 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
-from backpressure_lab.producer.settings import QueueMode
+from backpressure_lab.producer.settings import ProducerSettings, QueueMode
 
 
 class Admission(Enum):
     ADMIT = "admit"
     REJECT = "reject"
+    EVICT_LOW = "evict_low"
     WAIT_FOR_SPACE = "wait_for_space"
     WAIT_FOR_TOKEN = "wait_for_token"
 
 
-def capacity(mode: QueueMode, max_queue_size: int) -> int | None:
+@dataclass(frozen=True)
+class Arrival:
+    """What admission needs to know about the queue and the item, beyond the settings."""
+
+    depth: int
+    token_available: bool = True
+    can_wait: bool = True
+    """True for the generator, which the lab slows down; False for a /produce caller, who gets a 429 instead."""
+    watermark_paused: bool = False
+    high_priority: bool = False
+    low_priority_queued: bool = False
+
+
+def capacity(settings: ProducerSettings) -> int | None:
     """How many items the queue may hold in this mode (None: no limit)."""
-    return max_queue_size if mode in (QueueMode.BOUNDED, QueueMode.BLOCK) else None
+    mode = settings.mode
+    if mode in (QueueMode.BOUNDED, QueueMode.BLOCK):
+        return settings.max_queue_size
+    if mode is QueueMode.WATERMARKS:
+        return settings.high_watermark
+    return None
 
 
-def admit(
-    mode: QueueMode, queue_depth: int, max_queue_size: int, *, token_available: bool, can_wait: bool
-) -> Admission:
-    """Decide one item's admission.
-
-    `can_wait` is True for the generator, which the lab slows down, and False for a `/produce` caller, who is told to
-    come back later (429) instead.
-    """
-    limit = capacity(mode, max_queue_size)
-    if limit is not None and queue_depth >= limit:
-        return Admission.WAIT_FOR_SPACE if (mode is QueueMode.BLOCK and can_wait) else Admission.REJECT
-    if mode is QueueMode.RATE_LIMITED and not token_available:
-        return Admission.WAIT_FOR_TOKEN if can_wait else Admission.REJECT
+def admit(settings: ProducerSettings, arrival: Arrival) -> Admission:
+    """Decide one item's admission. A full bounded or block queue makes room for a high-priority item by evicting
+    the newest low-priority one, so low priority is shed first."""
+    mode = settings.mode
+    limit = capacity(settings)
+    if mode is QueueMode.WATERMARKS and (arrival.watermark_paused or arrival.depth >= settings.high_watermark):
+        return Admission.WAIT_FOR_SPACE if arrival.can_wait else Admission.REJECT
+    if limit is not None and arrival.depth >= limit:
+        if arrival.high_priority and arrival.low_priority_queued:
+            return Admission.EVICT_LOW
+        return Admission.WAIT_FOR_SPACE if (mode is QueueMode.BLOCK and arrival.can_wait) else Admission.REJECT
+    if mode is QueueMode.RATE_LIMITED and not arrival.token_available:
+        return Admission.WAIT_FOR_TOKEN if arrival.can_wait else Admission.REJECT
     return Admission.ADMIT
 
 
-def excess(mode: QueueMode, queue_depth: int, max_queue_size: int) -> int:
+def excess(settings: ProducerSettings, depth: int) -> int:
     """Items above the capacity after a settings change; they are evicted and counted as rejected."""
-    limit = capacity(mode, max_queue_size)
-    return 0 if limit is None else max(0, queue_depth - limit)
+    limit = capacity(settings)
+    return 0 if limit is None else max(0, depth - limit)

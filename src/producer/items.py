@@ -30,6 +30,8 @@ class WorkItem:
     """Wall-clock nanoseconds, where the queue-wait span starts."""
     payload: str
     memory_bytes: int = 0
+    priority: str = "low"
+    """"high" or "low": under pressure low priority is shed first (a shared constant string, not counted)."""
 
 
 def _allocated(size: int) -> int:
@@ -42,7 +44,7 @@ def measure(item: WorkItem) -> int:
     return sum(_allocated(sys.getsizeof(part)) for part in parts) + _DEQUE_SLOT
 
 
-def new_item(payload_bytes: int) -> WorkItem:
+def new_item(payload_bytes: int, priority: str = "low") -> WorkItem:
     # str * n allocates and writes every byte, so the memory is really resident, not a lazily mapped zero page.
     item = WorkItem(
         id=str(uuid.uuid4()),
@@ -50,6 +52,7 @@ def new_item(payload_bytes: int) -> WorkItem:
         enqueued_at=time.monotonic(),
         enqueued_at_ns=time.time_ns(),
         payload="x" * payload_bytes,
+        priority=priority,
     )
     item.memory_bytes = measure(item)
     return item

@@ -75,6 +75,39 @@ class ProducerMetrics:
         self.max_queue_size = gauge("backpressure_max_queue_size", "Queue capacity in bounded and block modes")
         self.production_rate = gauge("backpressure_production_rate", "Configured items per second")
 
+        # Beyond the original: CoDel, priorities, watermarks, Little's law.
+        self.expired = counter("backpressure_items_expired", "Items CoDel shed at dequeue after waiting too long")
+        self.by_priority = Counter(
+            "backpressure_priority_items",
+            "Items by priority and what happened to them (produced, rejected, expired)",
+            [*SERVICE_LABEL, "priority", "outcome"],
+            registry=registry,
+        )
+        self.codel_overloaded = gauge("backpressure_codel_overloaded", "1 while CoDel sees a standing backlog")
+        self.watermark_paused = gauge("backpressure_watermark_paused", "1 while the generator is paused (watermarks)")
+        self.high_watermark = gauge("backpressure_high_watermark", "Depth at which the generator pauses")
+        self.low_watermark = gauge("backpressure_low_watermark", "Depth at which the generator resumes")
+        self.littles_depth = gauge("backpressure_littles_law_depth", "L: mean queue depth over the last 30 s")
+        self.littles_arrival_rate = gauge(
+            "backpressure_littles_law_arrival_rate", "λ: items admitted per second over the last 30 s"
+        )
+        self.littles_wait = gauge(
+            "backpressure_littles_law_wait_seconds", "W: mean queue wait of items that left over the last 30 s"
+        )
+        self.littles_predicted_depth = gauge("backpressure_littles_law_predicted_depth", "λW: the predicted depth")
+        self.concurrency_limit = gauge(
+            "backpressure_concurrency_limit", "Sends allowed in flight now (adaptive modes learn it; else the setting)"
+        )
+        self.rtt = Gauge(
+            "backpressure_rtt_seconds",
+            "Round-trip time of successful sends: short- and long-term averages",
+            [*SERVICE_LABEL, "window"],
+            registry=registry,
+        )
+
+    def priority_outcome(self, priority: str, outcome: str, amount: int = 1) -> None:
+        self.by_priority.labels(SERVICE, priority, outcome).inc(amount)
+
     def responded(self, code: str) -> None:
         self.send_responses.labels(SERVICE, code).inc()
 

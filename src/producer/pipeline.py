@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from backpressure_lab.common.memory import release_free_heap
 from backpressure_lab.common.settings import apply_changes
-from backpressure_lab.producer.admission import Admission, admit, excess
+from backpressure_lab.producer.admission import Admission, Arrival, admit, capacity, excess
+from backpressure_lab.producer.codel import Codel
 from backpressure_lab.producer.items import WorkItem, new_item
+from backpressure_lab.producer.littles_law import LittlesLaw, LittlesLawMeter
 from backpressure_lab.producer.metrics import ProducerMetrics
 from backpressure_lab.producer.settings import ProducerSettings, QueueMode
 from backpressure_lab.producer.token_bucket import TokenBucket
+from backpressure_lab.producer.watermarks import WatermarkGate
 from backpressure_lab.producer.work_queue import WorkQueue
 
 # The generator re-checks its settings at least this often while it waits, so a change applies within a second.
@@ -44,6 +48,13 @@ class Pipeline:
         self.metrics = metrics
         self.queue = WorkQueue()
         self.bucket = TokenBucket.full(settings.rate_limit, settings.rate_limit_burst, time.monotonic())
+        self.codel = Codel(settings.codel_target_ms / 1000.0, settings.codel_interval_ms / 1000.0)
+        self.watermarks = WatermarkGate()
+        self.littles_law = LittlesLawMeter()
+        self._random = random.Random()
+        self._by_priority = {
+            priority: dict.fromkeys(("produced", "rejected", "expired"), 0) for priority in ("high", "low")
+        }
         self._settings_listeners: list[asyncio.Event] = []
         self.totals: dict[str, float] = dict.fromkeys(
             (
@@ -51,6 +62,7 @@ class Pipeline:
                 "sent",
                 "rejected",
                 "dropped",
+                "expired",
                 "evicted",
                 "retries",
                 "rate_limit_delays",
@@ -69,7 +81,8 @@ class Pipeline:
         new = apply_changes(self.settings, changes)
         self.settings = new
         self.bucket.reconfigure(new.rate_limit, new.rate_limit_burst, time.monotonic())
-        evicted = self.queue.remove_newest(excess(new.mode, len(self.queue), new.max_queue_size))
+        self.codel.reconfigure(new.codel_target_ms / 1000.0, new.codel_interval_ms / 1000.0)
+        evicted = self.queue.remove_newest(excess(new, len(self.queue)))
         if evicted:
             self._count("rejected", evicted)
             self._count("evicted", evicted)
@@ -99,12 +112,39 @@ class Pipeline:
         self.metrics.sender_concurrency.set(self.settings.sender_concurrency)
         self.metrics.max_queue_size.set(self.settings.max_queue_size)
         self.metrics.production_rate.set(self.settings.production_rate)
+        self.metrics.high_watermark.set(self.settings.high_watermark)
+        self.metrics.low_watermark.set(self.settings.low_watermark)
 
     # --- admission ----------------------------------------------------------------------------------------------
     def _enqueue(self, item: WorkItem) -> None:
         self.queue.put(item)
         self._count("produced")
+        self._count_priority(item.priority, "produced")
+        self.littles_law.arrived(time.monotonic())
         self._publish_queue()
+
+    def _reject(self, priority: str, amount: int = 1) -> None:
+        self._count("rejected", amount)
+        self._count_priority(priority, "rejected", amount)
+
+    def _count_priority(self, priority: str, outcome: str, amount: int = 1) -> None:
+        self._by_priority[priority][outcome] += amount
+        self.metrics.priority_outcome(priority, outcome, amount)
+
+    def priority_totals(self) -> dict[str, dict[str, int]]:
+        return {priority: dict(outcomes) for priority, outcomes in self._by_priority.items()}
+
+    def _draw_priority(self) -> str:
+        share = self.settings.high_priority_share
+        return "high" if share > 0 and self._random.random() < share else "low"
+
+    def _watermark_paused(self) -> bool:
+        settings = self.settings
+        paused = settings.mode is QueueMode.WATERMARKS and self.watermarks.update(
+            len(self.queue), settings.low_watermark, settings.high_watermark
+        )
+        self.metrics.watermark_paused.set(1 if paused else 0)
+        return paused
 
     def _publish_queue(self) -> None:
         self.metrics.queue_depth.set(len(self.queue))
@@ -122,22 +162,29 @@ class Pipeline:
         Returns whether the generator had to wait (the lab's backpressure reaching the generator).
         """
         waited = False
+        priority = self._draw_priority()
         while True:
             settings = self.settings
             now = time.monotonic()
             token_wait = self.bucket.try_take(now) if settings.mode is QueueMode.RATE_LIMITED else 0.0
-            decision = admit(
-                settings.mode,
-                len(self.queue),
-                settings.max_queue_size,
+            arrival = Arrival(
+                depth=len(self.queue),
                 token_available=token_wait == 0.0,
-                can_wait=True,
+                watermark_paused=self._watermark_paused(),
+                high_priority=priority == "high",
+                low_priority_queued=self.queue.has_low_priority(),
             )
+            decision = admit(settings, arrival)
+            if decision is Admission.EVICT_LOW:
+                evicted = self.queue.evict_newest_low_priority()
+                if evicted is not None:
+                    self._reject(evicted.priority)
+                decision = Admission.ADMIT
             if decision is Admission.ADMIT:
-                self._enqueue(new_item(settings.payload_bytes))
+                self._enqueue(new_item(settings.payload_bytes, priority))
                 return waited
             if decision is Admission.REJECT:
-                self._count("rejected")
+                self._reject(priority)
                 return waited
             waited = True
             if decision is Admission.WAIT_FOR_TOKEN:
@@ -159,20 +206,24 @@ class Pipeline:
         """Admit what the mode allows of `count` items from a /produce caller, who is never made to wait."""
         settings = self.settings
         mode = settings.mode
-        room = count
-        if mode in (QueueMode.BOUNDED, QueueMode.BLOCK):
-            room = max(0, min(count, settings.max_queue_size - len(self.queue)))
+        limit = capacity(settings)
+        room = count if limit is None else max(0, min(count, limit - len(self.queue)))
+        if self._watermark_paused():
+            room = 0
         # Retry-After counts whole seconds: a caller refused by a full queue is asked to wait one.
         retry_after = 1.0
         if mode is QueueMode.RATE_LIMITED:
             room = self.bucket.take_up_to(count, time.monotonic())
             retry_after = self.bucket.seconds_until(1, time.monotonic())
+        now = time.monotonic()
         for _ in range(room):
             self.queue.put(new_item(settings.payload_bytes))
+        self.littles_law.arrived(now, room)
         rejected = count - room
         self._count("produced", room)
+        self._count_priority("low", "produced", room)
         if rejected:
-            self._count("rejected", rejected)
+            self._reject("low", rejected)
             self.metrics.pushed_back(429)
         self._publish_queue()
         return BurstOutcome(produced=room, rejected=rejected, retry_after_seconds=retry_after)
@@ -185,6 +236,31 @@ class Pipeline:
         return removed
 
     async def next_item(self) -> WorkItem:
-        item = await self.queue.get()
+        """The next item for a sender. In codel mode, items that waited too long in a standing backlog are shed
+        here, at dequeue, and counted as expired (low priority first)."""
+        while True:
+            item = await self.queue.get()
+            now = time.monotonic()
+            wait = now - item.enqueued_at
+            self.littles_law.departed(now, wait)
+            if self.settings.mode is QueueMode.CODEL:
+                low = item.priority == "low" and self.settings.high_priority_share > 0
+                shed = self.codel.should_drop(wait, now, low_priority=low)
+                self.metrics.codel_overloaded.set(1 if self.codel.overloaded else 0)
+                if shed:
+                    self._count("expired")
+                    self._count_priority(item.priority, "expired")
+                    continue
+            self._publish_queue()
+            return item
+
+    def sample(self, now: float) -> LittlesLaw:
+        """Once a second: feed the queue depth to Little's law and publish its figures."""
+        self.littles_law.sample_depth(now, len(self.queue))
+        law = self.littles_law.measure(now)
+        self.metrics.littles_depth.set(law.depth)
+        self.metrics.littles_arrival_rate.set(law.arrival_rate)
+        self.metrics.littles_wait.set(law.mean_wait)
+        self.metrics.littles_predicted_depth.set(law.predicted_depth)
         self._publish_queue()
-        return item
+        return law

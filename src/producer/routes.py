@@ -32,7 +32,9 @@ async def readiness(request: Request) -> Response:
 
 async def status(request: Request) -> Response:
     runtime = _runtime(request)
-    return JSONResponse(producer_status(runtime.pipeline, runtime.config.consumer_url, runtime.memory))
+    return JSONResponse(
+        producer_status(runtime.pipeline, runtime.config.consumer_url, runtime.memory, runtime.gate.limit())
+    )
 
 
 async def read_config(request: Request) -> Response:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
@@ -14,6 +15,7 @@ from backpressure_lab.common.memory_watch import MemoryGauges, MemoryWatch
 from backpressure_lab.producer.generator import run_generator
 from backpressure_lab.producer.metrics import ProducerMetrics
 from backpressure_lab.producer.pipeline import Pipeline
+from backpressure_lab.producer.send_gate import SendGate
 from backpressure_lab.producer.sender import SenderPool
 from backpressure_lab.producer.settings import ProducerSettings
 
@@ -36,6 +38,7 @@ class ProducerRuntime:
         self.memory = MemoryWatch(
             MemoryGauges(metrics.process_memory, metrics.memory_limit, metrics.memory_growth, metrics.seconds_to_limit)
         )
+        self.gate = SendGate(config.settings, metrics)
         self.tracing = tracing
         self.ready = False
 
@@ -49,7 +52,7 @@ class ProducerRuntime:
             timeout=aiohttp.ClientTimeout(total=None, connect=2.0),
             trace_configs=telemetry.client_trace_configs(self.tracing),
         )
-        senders = SenderPool(self.pipeline, session, self.config.consumer_url)
+        senders = SenderPool(self.pipeline, session, self.config.consumer_url, self.gate)
         self.memory.sample()
         tasks = [
             asyncio.create_task(run_generator(self.pipeline), name="generator"),
@@ -72,3 +75,4 @@ class ProducerRuntime:
         while True:
             await asyncio.sleep(MEMORY_SAMPLE_SECONDS)
             self.memory.sample()
+            self.pipeline.sample(time.monotonic())

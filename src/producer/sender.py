@@ -20,6 +20,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from backpressure_lab.producer.items import WorkItem
 from backpressure_lab.producer.pipeline import SETTINGS_POLL_SECONDS, Pipeline
 from backpressure_lab.producer.retry import backoff_seconds, is_retryable, parse_retry_after
+from backpressure_lab.producer.send_gate import SendGate
 
 tracer = trace.get_tracer("backpressure_lab.producer")
 
@@ -32,8 +33,9 @@ class Attempt:
 
 
 class SenderPool:
-    def __init__(self, pipeline: Pipeline, session: aiohttp.ClientSession, consumer_url: str) -> None:
+    def __init__(self, pipeline: Pipeline, session: aiohttp.ClientSession, consumer_url: str, gate: SendGate) -> None:
         self.pipeline = pipeline
+        self.gate = gate
         self.session = session
         self.process_url = consumer_url.rstrip("/") + "/process"
         self._workers: dict[int, asyncio.Task[None]] = {}
@@ -46,6 +48,7 @@ class SenderPool:
         try:
             while True:
                 target = self.pipeline.settings.sender_concurrency
+                self.gate.reconfigure(self.pipeline.settings)
                 for index in range(target):
                     if index not in self._workers:
                         self._workers[index] = asyncio.create_task(self._work(index), name=f"sender-{index}")
@@ -134,25 +137,29 @@ class SenderPool:
     async def _send_once(self, body: bytes) -> Attempt:
         metrics = self.pipeline.metrics
         timeout = aiohttp.ClientTimeout(total=self.pipeline.settings.send_timeout_ms / 1000.0)
+        await self.gate.acquire()
         self.pipeline.in_flight += 1
         metrics.items_in_flight.inc()
         started = time.monotonic()
+        code = "error"
         try:
             async with self.session.post(
                 self.process_url, data=body, headers={"Content-Type": "application/json"}, timeout=timeout
             ) as response:
                 await response.read()
-                return Attempt(
-                    response.status, _code(response.status), parse_retry_after(response.headers.get("Retry-After"))
-                )
+                code = _code(response.status)
+                return Attempt(response.status, code, parse_retry_after(response.headers.get("Retry-After")))
         except TimeoutError:
-            return Attempt(None, "timeout", None)
+            code = "timeout"
+            return Attempt(None, code, None)
         except aiohttp.ClientError:
-            return Attempt(None, "error", None)
+            return Attempt(None, code, None)
         finally:
-            metrics.send_duration.observe(time.monotonic() - started)
+            finished = time.monotonic()
+            metrics.send_duration.observe(finished - started)
             self.pipeline.in_flight -= 1
             metrics.items_in_flight.dec()
+            await self.gate.release(code, finished - started, finished)
 
 
 def _code(status: int) -> str:

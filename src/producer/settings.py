@@ -14,6 +14,8 @@ class QueueMode(StrEnum):
     BOUNDED = "bounded"
     RATE_LIMITED = "rate_limited"
     BLOCK = "block"
+    CODEL = "codel"
+    WATERMARKS = "watermarks"
 
 
 # 64 KiB per item: under a 256 MiB limit with the consumer slowed 5x (2 items/s drained), an unbounded queue grows
@@ -29,7 +31,8 @@ class ProducerSettings:
     queue_mode: str = setting(
         QueueMode.UNBOUNDED.value,
         "What the queue does when the producer outpaces the consumer: grow (unbounded), reject when full (bounded), "
-        "pace admission with a token bucket (rate_limited), or make the generator wait for space (block)",
+        "pace admission with a token bucket (rate_limited), make the generator wait for space (block), shed items "
+        "that waited too long at dequeue (codel), or pause the generator between two watermarks (watermarks)",
         choices=[mode.value for mode in QueueMode],
     )
     max_queue_size: int = setting(
@@ -66,7 +69,64 @@ class ProducerSettings:
         10000.0, "Time a send may take before it counts as failed", unit="ms", minimum=10, maximum=300000
     )
 
-    RULES: ClassVar[tuple[CrossFieldRule, ...]] = ()
+    codel_target_ms: float = setting(
+        500.0,
+        "CoDel's target queue wait: a backlog that stays above it for an interval is shed (codel mode)",
+        unit="ms",
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=60000,
+    )
+    codel_interval_ms: float = setting(
+        1000.0,
+        "CoDel's interval: how long the smallest wait must stay above the target before shedding",
+        unit="ms",
+        minimum=0,
+        exclusive_minimum=True,
+        maximum=600000,
+    )
+    high_watermark: int = setting(
+        80,
+        "Queue depth at which the generator pauses (watermarks mode)",
+        unit="items",
+        minimum=1,
+        maximum=1_000_000,
+    )
+    low_watermark: int = setting(
+        20,
+        "Queue depth at which a paused generator resumes (watermarks mode)",
+        unit="items",
+        minimum=0,
+        maximum=1_000_000,
+    )
+    high_priority_share: float = setting(
+        0.0,
+        "Fraction of generated items that are high priority; under pressure low priority is shed first",
+        minimum=0,
+        maximum=1,
+    )
+
+    adaptive_concurrency: str = setting(
+        "off",
+        "Let the sender learn its concurrency limit (up to sender_concurrency) from the consumer's answers: "
+        "AIMD on 503, 429 and timeouts, or a latency gradient",
+        choices=["off", "aimd", "gradient"],
+    )
+
+    RULES: ClassVar[tuple[CrossFieldRule, ...]] = (
+        CrossFieldRule(
+            fields=("low_watermark", "high_watermark"),
+            message="low_watermark must be < high_watermark",
+            holds=lambda s: s.low_watermark < s.high_watermark,
+            cel="!has(self.lowWatermark) || !has(self.highWatermark) || self.lowWatermark < self.highWatermark",
+        ),
+        CrossFieldRule(
+            fields=("codel_target_ms", "codel_interval_ms"),
+            message="codel_target_ms must be < codel_interval_ms",
+            holds=lambda s: s.codel_target_ms < s.codel_interval_ms,
+            cel=("!has(self.codelTargetMs) || !has(self.codelIntervalMs) || self.codelTargetMs < self.codelIntervalMs"),
+        ),
+    )
 
     @property
     def mode(self) -> QueueMode:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from backpressure_lab.common.memory_watch import MemoryWatch
 from backpressure_lab.common.settings import as_dict
 from backpressure_lab.producer.admission import capacity
 from backpressure_lab.producer.pipeline import Pipeline
+from backpressure_lab.producer.settings import QueueMode
 
 MIB = 1024 * 1024
 
@@ -16,7 +18,9 @@ def _mb(value: float | None) -> float | None:
     return None if value is None else round(value / MIB, 2)
 
 
-def producer_status(pipeline: Pipeline, consumer_url: str, memory: MemoryWatch) -> dict[str, Any]:
+def producer_status(
+    pipeline: Pipeline, consumer_url: str, memory: MemoryWatch, concurrency_limit: int
+) -> dict[str, Any]:
     settings = pipeline.settings
     rss_bytes, limit_bytes, seconds_to_limit = memory.rss_bytes, memory.limit_bytes, memory.seconds_to_limit()
     queue_memory = pipeline.queue.memory_bytes
@@ -26,7 +30,9 @@ def producer_status(pipeline: Pipeline, consumer_url: str, memory: MemoryWatch) 
             "mode": settings.queue_mode,
             "size": len(pipeline.queue),
             "max_size": settings.max_queue_size,
-            "capacity": capacity(settings.mode, settings.max_queue_size),
+            "capacity": capacity(settings),
+            "watermark_paused": pipeline.watermarks.paused if settings.mode is QueueMode.WATERMARKS else False,
+            "codel_overloaded": pipeline.codel.overloaded if settings.mode is QueueMode.CODEL else False,
             "memory_bytes": queue_memory,
             "memory_mb": _mb(queue_memory),
         },
@@ -40,9 +46,24 @@ def producer_status(pipeline: Pipeline, consumer_url: str, memory: MemoryWatch) 
             "memory_growth_bytes_per_second": round(memory.growth_bytes_per_second(), 1),
             "seconds_to_limit": None if seconds_to_limit is None else round(seconds_to_limit, 1),
         },
+        "littles_law": _littles_law(pipeline),
+        "priorities": pipeline.priority_totals(),
         "stats": {
             **{name: round(value, 3) if isinstance(value, float) else value for name, value in pipeline.totals.items()},
             "in_flight": pipeline.in_flight,
             "rate_limit_tokens": round(pipeline.bucket.tokens, 2),
+            "concurrency_limit": concurrency_limit,
         },
+    }
+
+
+def _littles_law(pipeline: Pipeline) -> dict[str, float | None]:
+    """L (mean depth), λ (admissions/s) and W (mean wait) over the last 30 s, and how far λW is from L."""
+    law = pipeline.littles_law.measure(time.monotonic())
+    return {
+        "depth": round(law.depth, 2),
+        "arrival_rate": round(law.arrival_rate, 3),
+        "mean_wait_seconds": round(law.mean_wait, 3),
+        "predicted_depth": round(law.predicted_depth, 2),
+        "error": None if law.error is None else round(law.error, 3),
     }

@@ -12,6 +12,7 @@ class WorkQueue:
     def __init__(self) -> None:
         self._items: deque[WorkItem] = deque()
         self._memory_bytes = 0
+        self._low_priority = 0
         self._item_ready = asyncio.Event()
         self._space_freed = asyncio.Event()
 
@@ -25,6 +26,8 @@ class WorkQueue:
     def put(self, item: WorkItem) -> None:
         self._items.append(item)
         self._memory_bytes += item.memory_bytes
+        if item.priority == "low":
+            self._low_priority += 1
         self._item_ready.set()
 
     async def get(self) -> WorkItem:
@@ -32,7 +35,7 @@ class WorkQueue:
             self._item_ready.clear()
             await self._item_ready.wait()
         item = self._items.popleft()
-        self._memory_bytes -= item.memory_bytes
+        self._forget(item)
         self._space_freed.set()
         if self._items:
             self._item_ready.set()
@@ -51,13 +54,32 @@ class WorkQueue:
         """Evict up to `count` of the newest items (the ones that would have waited longest); return how many."""
         removed = 0
         while removed < count and self._items:
-            self._memory_bytes -= self._items.pop().memory_bytes
+            self._forget(self._items.pop())
             removed += 1
         return removed
+
+    def has_low_priority(self) -> bool:
+        return self._low_priority > 0
+
+    def evict_newest_low_priority(self) -> WorkItem | None:
+        """Evict the newest low-priority item, making room for a high-priority one."""
+        for index in range(len(self._items) - 1, -1, -1):
+            if self._items[index].priority == "low":
+                item = self._items[index]
+                del self._items[index]
+                self._forget(item)
+                return item
+        return None
+
+    def _forget(self, item: WorkItem) -> None:
+        self._memory_bytes -= item.memory_bytes
+        if item.priority == "low":
+            self._low_priority -= 1
 
     def clear(self) -> int:
         removed = len(self._items)
         self._items.clear()
         self._memory_bytes = 0
+        self._low_priority = 0
         self._space_freed.set()
         return removed

@@ -29,7 +29,7 @@ def bplab(lab: Lab | None, *args: str, timeout: float = 300) -> subprocess.Compl
 def test_check_all_passes_against_local_mode(lab: Lab) -> None:
     result = bplab(lab, "check", "all")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("PASS") == 7
+    assert result.stdout.count("PASS") == 12
     assert "FAIL" not in result.stdout
     assert "max queue depth" in result.stdout
 

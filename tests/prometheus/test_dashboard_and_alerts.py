@@ -181,6 +181,7 @@ def drive(run: Scenario, lab: Lab, ksm: KubeStateMetrics, producer_pod: dict[str
     with ksm.lock:
         oom_killed(producer_pod)
     run.alerts["BackpressureProducerOOMKilled"] = observe(prometheus, rules["BackpressureProducerOOMKilled"])
+    assert wait_for_data(prometheus, 'kube_pod_container_status_last_terminated_reason{reason="OOMKilled"}')
 
 
 # --- the tests ------------------------------------------------------------------------------------------------------
@@ -234,5 +235,10 @@ def grafana_expr(expr: str) -> str:
 def test_dashboard_query_returns_data(scenario: Scenario, panel: str, expr: str) -> None:
     if "memory_limit_bytes" in expr and not scenario.memory_limited:
         unavailable("no writable memory cgroup for the producer (run as root on Linux)")
+    # On a loaded machine a scrape can lag the scenario's last step: give the newest series a few scrapes to arrive.
+    deadline = time.monotonic() + 15
     result = scenario.prometheus.query_range(grafana_expr(expr), scenario.started, time.time())
+    while not has_data(result) and time.monotonic() < deadline:
+        time.sleep(1)
+        result = scenario.prometheus.query_range(grafana_expr(expr), scenario.started, time.time())
     assert has_data(result), f"panel {panel!r}: no data for {expr}"

@@ -35,7 +35,14 @@ def test_changes_are_typed_and_applied_together() -> None:
     [
         ({"rate_limit": 0}, "rate_limit must be a number > 0 and <= 10000 (got 0)"),
         ({"production_rate": -1}, "production_rate must be a number >= 0 and <= 10000 (got -1)"),
-        ({"queue_mode": "fifo"}, "queue_mode must be one of unbounded, bounded, rate_limited, block (got 'fifo')"),
+        (
+            {"queue_mode": "fifo"},
+            "queue_mode must be one of unbounded, bounded, rate_limited, block, codel, watermarks (got 'fifo')",
+        ),
+        ({"low_watermark": 80, "high_watermark": 80}, "low_watermark must be < high_watermark"),
+        ({"codel_target_ms": 0}, "codel_target_ms must be a number > 0"),
+        ({"codel_target_ms": 2000, "codel_interval_ms": 1000}, "codel_target_ms must be < codel_interval_ms"),
+        ({"high_priority_share": 1.5}, "high_priority_share must be a number >= 0 and <= 1 (got 1.5)"),
         ({"max_queue_size": 1.5}, "max_queue_size must be an integer >= 1 and <= 1000000 (got 1.5)"),
         ({"max_queue_size": "100"}, "max_queue_size must be an integer >= 1 and <= 1000000 (got '100')"),
         ({"sender_concurrency": True}, "sender_concurrency must be an integer >= 1 and <= 256 (got True)"),
@@ -75,7 +82,8 @@ def test_schema_carries_bounds_enums_and_descriptions() -> None:
     props = schema["properties"]
     assert set(props) == {
         "productionRate", "queueMode", "maxQueueSize", "rateLimit", "rateLimitBurst", "payloadBytes",
-        "senderConcurrency", "retryBudget", "retryBackoffMs", "sendTimeoutMs",
+        "senderConcurrency", "retryBudget", "retryBackoffMs", "sendTimeoutMs", "codelTargetMs", "codelIntervalMs",
+        "highWatermark", "lowWatermark", "highPriorityShare", "adaptiveConcurrency",
     }  # fmt: skip
     assert props["queueMode"]["enum"] == [mode.value for mode in QueueMode]
     assert props["rateLimit"] == props["rateLimit"] | {"minimum": 0, "exclusiveMinimum": True, "maximum": 10000}

@@ -1,0 +1,72 @@
+"""The gate every send passes: at most `limit` sends in flight, where the limit is `sender_concurrency` or, in an
+adaptive mode, what the AIMD or gradient algorithm has learned from the consumer's answers."""
+
+from __future__ import annotations
+
+import asyncio
+
+from backpressure_lab.producer.concurrency_limit import AimdLimit, GradientLimit
+from backpressure_lab.producer.metrics import ProducerMetrics
+from backpressure_lab.producer.settings import ProducerSettings
+
+# An adaptive limit starts low and learns upwards: starting at the maximum would flood a small consumer with 503s.
+INITIAL_ADAPTIVE_LIMIT = 2
+OVERLOAD_CODES = frozenset({"429", "503", "timeout"})
+# Weights of the round-trip-time averages exported for the dashboard (short: last ~10 sends, long: ~600).
+SHORT_RTT_WEIGHT = 0.2
+LONG_RTT_WEIGHT = 0.005
+
+
+class SendGate:
+    def __init__(self, settings: ProducerSettings, metrics: ProducerMetrics) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self._in_flight = 0
+        self._changed = asyncio.Condition()
+        self._mode = ""
+        self._algorithm: AimdLimit | GradientLimit | None = None
+        self.short_rtt = 0.0
+        self.long_rtt = 0.0
+        self.reconfigure(settings)
+
+    def reconfigure(self, settings: ProducerSettings) -> None:
+        self._settings = settings
+        if settings.adaptive_concurrency != self._mode:
+            self._mode = settings.adaptive_concurrency
+            start = float(min(INITIAL_ADAPTIVE_LIMIT, settings.sender_concurrency))
+            if self._mode == "aimd":
+                self._algorithm = AimdLimit(limit=start, maximum=settings.sender_concurrency)
+            elif self._mode == "gradient":
+                self._algorithm = GradientLimit(limit=start, maximum=settings.sender_concurrency)
+            else:
+                self._algorithm = None
+        elif self._algorithm is not None:
+            self._algorithm.maximum = settings.sender_concurrency
+            self._algorithm.limit = min(self._algorithm.limit, float(settings.sender_concurrency))
+        self._metrics.concurrency_limit.set(self.limit())
+
+    def limit(self) -> int:
+        if self._algorithm is None:
+            return self._settings.sender_concurrency
+        return min(self._algorithm.current, self._settings.sender_concurrency)
+
+    async def acquire(self) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self._in_flight < self.limit())
+            self._in_flight += 1
+
+    async def release(self, code: str, rtt: float, now: float) -> None:
+        """Learn from one send's answer: a 2xx and its round trip, or an overload (429, 503, timeout)."""
+        if code == "2xx":
+            self.short_rtt = rtt if self.short_rtt == 0 else self.short_rtt + SHORT_RTT_WEIGHT * (rtt - self.short_rtt)
+            self.long_rtt = rtt if self.long_rtt == 0 else self.long_rtt + LONG_RTT_WEIGHT * (rtt - self.long_rtt)
+            self._metrics.rtt.labels("producer", "short").set(self.short_rtt)
+            self._metrics.rtt.labels("producer", "long").set(self.long_rtt)
+            if self._algorithm is not None:
+                self._algorithm.on_success(rtt, now)
+        elif code in OVERLOAD_CODES and self._algorithm is not None:
+            self._algorithm.on_overload(now)
+        self._metrics.concurrency_limit.set(self.limit())
+        async with self._changed:
+            self._in_flight -= 1
+            self._changed.notify_all()
