@@ -61,7 +61,7 @@ down: ## Delete the kind cluster and everything in it
 	@tools/kind/down.sh
 
 .PHONY: e2e
-e2e: ## The kind path end to end: make up, helm test, the OOM lesson seen in kubectl describe and the operator's events
+e2e: install ## The kind path end to end: make up, helm test, bplab checks, the OOM lesson in kubectl describe and events
 	@tools/kind/e2e.sh
 
 .PHONY: image

@@ -25,6 +25,10 @@ export KUBECONFIG="${KUBECONFIG:-$HOME/.kube/config}"
 step "helm test"
 timeout 300 "$HELM" test "$RELEASE" -n "$NAMESPACE" --timeout 4m
 
+step "the exercise checks against the cluster (bplab --cluster check all)"
+PATH="$(dirname "$KUBECTL"):$PATH" timeout 1800 "$root/.venv/bin/bplab" --cluster --context "kind-$CLUSTER" \
+  --namespace "$NAMESPACE" check all
+
 step "playing the OOM lesson: consumer 5x slower, 50 items/s, unbounded queue"
 "$KUBECTL" -n "$NAMESPACE" apply -f "$root/examples/03-oom.yaml"
 pod="$("$KUBECTL" -n "$NAMESPACE" get pods -l app.kubernetes.io/component=producer -o jsonpath='{.items[0].metadata.name}')"
