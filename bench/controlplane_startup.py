@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -23,6 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import facts
 from tests.controlplane.cluster import (
     ControlPlane,
     find_binaries,
@@ -32,37 +31,6 @@ from tests.controlplane.cluster import (
 )
 
 MIB = 1024 * 1024
-
-
-def machine() -> dict[str, Any]:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem_kib = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            mem_kib = int(line.split()[1])
-    return {
-        "cpu_model": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": round(mem_kib / 1024 / 1024, 1),
-        "kernel": platform.release(),
-        "os": _os_name(),
-        "python": platform.python_version(),
-        "loadavg_1m_at_start": os.getloadavg()[0],
-    }
-
-
-def _os_name() -> str:
-    try:
-        for line in Path("/etc/os-release").read_text().splitlines():
-            if line.startswith("PRETTY_NAME="):
-                return line.split("=", 1)[1].strip('"')
-    except OSError:
-        pass
-    return platform.platform()
 
 
 def one_run(with_controller_manager: bool, settle: float) -> dict[str, Any]:
@@ -101,7 +69,7 @@ def main() -> int:
 
     versions = read_versions()
     report: dict[str, Any] = {
-        "machine": machine(),
+        "machine": facts(),
         "versions": {k: versions[k] for k in ("KUBERNETES_VERSION", "ETCD_VERSION")},
         "runs": [one_run(not args.no_controller_manager, args.settle) for _ in range(args.runs)],
     }
@@ -121,7 +89,7 @@ def main() -> int:
         print(json.dumps(report, indent=2))
         return 0
     m = report["machine"]
-    print(f"machine: {m['cpu_model']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['os']}, kernel {m['kernel']}")
+    print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memory']}, {m['os']}, kernel {m['kernel']}")
     print(f"versions: kubernetes {versions['KUBERNETES_VERSION']}, etcd {versions['ETCD_VERSION']}")
     for i, r in enumerate(runs, 1):
         line = (

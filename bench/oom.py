@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -26,41 +25,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.machine import facts
 from tests.containers import lab
 
 IMAGE_TARGET_BYTES = 200 * 1000 * 1000
 ESTIMATE_TOLERANCE = 0.20
-
-
-def machine_info() -> dict[str, str]:
-    cpu = "unknown"
-    with Path("/proc/cpuinfo").open() as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    mem_kib = 0
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            mem_kib = int(line.split()[1])
-    cgroup = "v2" if Path("/sys/fs/cgroup/cgroup.controllers").exists() else "v1"
-    return {
-        "cpu": cpu,
-        "cores": str(os.cpu_count()),
-        "memory": f"{mem_kib / 1024 / 1024:.1f} GiB",
-        "kernel": platform.release(),
-        "os": _os_release(),
-        "cgroup": cgroup,
-    }
-
-
-def _os_release() -> str:
-    with_name = Path("/etc/os-release")
-    if with_name.exists():
-        for line in with_name.read_text().splitlines():
-            if line.startswith("PRETTY_NAME="):
-                return line.split("=", 1)[1].strip('"')
-    return platform.platform()
 
 
 def start_to_ready(docker: lab.Docker, image: str, command: str, port: int, runs: int = 3) -> list[float]:
@@ -151,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
     args = parser.parse_args(argv)
 
-    report: dict[str, Any] = {"machine": machine_info()}
+    report: dict[str, Any] = {"machine": facts()}
     print("\n".join(f"{key}: {value}" for key, value in report["machine"].items()), flush=True)
     cli = lab.pick_cli()
     if cli is None:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from backpressure_lab.common.metrics import DURATION_BUCKETS, SERVICE_LABEL
+from backpressure_lab.common.metrics import DURATION_BUCKETS, SERVICE_LABEL, ServiceMetricFactory
 
 SERVICE = "consumer"
 
 
 class ConsumerMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
-        def counter(name: str, doc: str) -> Counter:
-            return Counter(name, doc, SERVICE_LABEL, registry=registry).labels(SERVICE)
-
-        def gauge(name: str, doc: str) -> Gauge:
-            return Gauge(name, doc, SERVICE_LABEL, registry=registry).labels(SERVICE)
+        make = ServiceMetricFactory(registry, SERVICE)
+        counter, gauge = make.counter, make.gauge
 
         self.processed = counter("backpressure_items_processed", "Items processed")
         self.failed = counter("backpressure_items_failed", "Items that could not be processed (bad request body)")

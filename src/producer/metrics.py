@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from backpressure_lab.common.metrics import DURATION_BUCKETS, SERVICE_LABEL, WAIT_BUCKETS
+from backpressure_lab.common.metrics import DURATION_BUCKETS, SERVICE_LABEL, WAIT_BUCKETS, ServiceMetricFactory
 
 SERVICE = "producer"
 
 
 class ProducerMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
-        def counter(name: str, doc: str) -> Counter:
-            return Counter(name, doc, SERVICE_LABEL, registry=registry).labels(SERVICE)
-
-        def gauge(name: str, doc: str) -> Gauge:
-            return Gauge(name, doc, SERVICE_LABEL, registry=registry).labels(SERVICE)
+        make = ServiceMetricFactory(registry, SERVICE)
+        counter, gauge = make.counter, make.gauge
 
         # The original lab's metrics, same names and meaning.
         self.produced = counter("backpressure_items_produced", "Items admitted into the queue")
