@@ -50,6 +50,13 @@ def load_settings_file(path: Path | None, section: str, defaults: S) -> S:
         return defaults
     try:
         document: Any = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        if not path.parent.is_dir():
+            raise StartupError(f"settings file {path} does not exist, nor does its folder") from None
+        # A mounted ConfigMap volume that the operator has not filled yet: start on the defaults; the operator pushes
+        # the current settings over the admin API as soon as this pod is ready.
+        print(f"warning: settings file {path} not there yet: starting with the defaults", file=sys.stderr)
+        return defaults
     except OSError as error:
         raise StartupError(f"cannot read settings file {path}: {error.strerror}") from None
     except yaml.YAMLError as error:

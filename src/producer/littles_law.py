@@ -27,6 +27,25 @@ class LittlesLaw:
         return None if self.depth <= 0 else (self.predicted_depth - self.depth) / self.depth
 
 
+class RecentWaits:
+    """The queue waits of the items handed to the senders over the last few seconds, for a percentile."""
+
+    def __init__(self, window_seconds: float = 10.0) -> None:
+        self.window = window_seconds
+        self._waits: deque[tuple[float, float]] = deque()
+
+    def add(self, now: float, wait: float) -> None:
+        self._waits.append((now, wait))
+        while self._waits and now - self._waits[0][0] > self.window:
+            self._waits.popleft()
+
+    def percentile(self, now: float, fraction: float) -> float | None:
+        waits = sorted(wait for at, wait in self._waits if now - at <= self.window)
+        if not waits:
+            return None
+        return waits[min(len(waits) - 1, int(fraction * len(waits)))]
+
+
 class LittlesLawMeter:
     def __init__(self, window_seconds: float = 30.0) -> None:
         self.window = window_seconds
@@ -38,6 +57,12 @@ class LittlesLawMeter:
         for events in (self._arrivals, self._departures, self._depths):
             while events and now - events[0][0] > self.window:
                 events.popleft()
+
+    def reset(self) -> None:
+        """Forget the old regime: after a settings change or a cleared queue, a steady state starts anew."""
+        self._arrivals.clear()
+        self._departures.clear()
+        self._depths.clear()
 
     def arrived(self, now: float, count: int = 1) -> None:
         if self._arrivals and self._arrivals[-1][0] == now:

@@ -18,7 +18,7 @@ from backpressure_lab.common.settings import apply_changes
 from backpressure_lab.producer.admission import Admission, Arrival, admit, capacity, excess
 from backpressure_lab.producer.codel import Codel
 from backpressure_lab.producer.items import WorkItem, new_item
-from backpressure_lab.producer.littles_law import LittlesLaw, LittlesLawMeter
+from backpressure_lab.producer.littles_law import LittlesLaw, LittlesLawMeter, RecentWaits
 from backpressure_lab.producer.metrics import ProducerMetrics
 from backpressure_lab.producer.settings import ProducerSettings, QueueMode
 from backpressure_lab.producer.token_bucket import TokenBucket
@@ -51,6 +51,7 @@ class Pipeline:
         self.codel = Codel(settings.codel_target_ms / 1000.0, settings.codel_interval_ms / 1000.0)
         self.watermarks = WatermarkGate()
         self.littles_law = LittlesLawMeter()
+        self.served_waits = RecentWaits()
         self._random = random.Random()
         self._by_priority = {
             priority: dict.fromkeys(("produced", "rejected", "expired"), 0) for priority in ("high", "low")
@@ -86,6 +87,7 @@ class Pipeline:
         if evicted:
             self._count("rejected", evicted)
             self._count("evicted", evicted)
+        self.littles_law.reset()
         self._publish_settings()
         self._publish_queue()
         self.queue.notify_space()
@@ -231,6 +233,7 @@ class Pipeline:
     # --- queue management ---------------------------------------------------------------------------------------
     def clear_queue(self) -> int:
         removed = self.queue.clear()
+        self.littles_law.reset()
         self._publish_queue()
         release_free_heap()
         return removed
@@ -251,6 +254,7 @@ class Pipeline:
                     self._count("expired")
                     self._count_priority(item.priority, "expired")
                     continue
+            self.served_waits.add(now, wait)
             self._publish_queue()
             return item
 

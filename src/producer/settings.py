@@ -107,10 +107,10 @@ class ProducerSettings:
     )
 
     adaptive_concurrency: str = setting(
-        "off",
-        "Let the sender learn its concurrency limit (up to sender_concurrency) from the consumer's answers: "
-        "AIMD on 503, 429 and timeouts, or a latency gradient",
-        choices=["off", "aimd", "gradient"],
+        "fixed",
+        "How many sends may be in flight: always sender_concurrency (fixed), or a limit up to it learned from the "
+        "consumer's answers: AIMD on 503, 429 and timeouts (aimd), or a latency gradient (gradient)",
+        choices=["fixed", "aimd", "gradient"],
     )
 
     RULES: ClassVar[tuple[CrossFieldRule, ...]] = (

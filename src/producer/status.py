@@ -33,6 +33,7 @@ def producer_status(
             "capacity": capacity(settings),
             "watermark_paused": pipeline.watermarks.paused if settings.mode is QueueMode.WATERMARKS else False,
             "codel_overloaded": pipeline.codel.overloaded if settings.mode is QueueMode.CODEL else False,
+            "wait_p99_seconds": _rounded(pipeline.served_waits.percentile(time.monotonic(), 0.99)),
             "memory_bytes": queue_memory,
             "memory_mb": _mb(queue_memory),
         },
@@ -67,3 +68,7 @@ def _littles_law(pipeline: Pipeline) -> dict[str, float | None]:
         "predicted_depth": round(law.predicted_depth, 2),
         "error": None if law.error is None else round(law.error, 3),
     }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)

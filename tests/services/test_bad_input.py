@@ -127,3 +127,22 @@ def test_no_exporter_configured_logs_nothing(lab: Lab) -> None:
     stop(lab.consumer)
     assert lab.producer.stderr() == ""
     assert lab.consumer.stderr() == ""
+
+
+def test_a_settings_file_not_written_yet_starts_on_the_defaults(tmp_path: Path) -> None:
+    """A mounted ConfigMap volume that the operator has not filled yet: the folder is there, the file is not."""
+    env = {"BPLAB_SETTINGS_FILE": str(tmp_path / "settings.yaml")}
+    producer = start_service("producer", free_port(), tmp_path, env)
+    try:
+        assert producer.status()["config"]["queue_mode"] == "unbounded"
+    finally:
+        stop(producer)
+    assert "not there yet: starting with the defaults" in producer.stderr()
+
+
+def test_a_settings_file_in_a_missing_folder_stops_with_one_line(tmp_path: Path) -> None:
+    env = {"BPLAB_SETTINGS_FILE": str(tmp_path / "nowhere" / "settings.yaml")}
+    with pytest.raises(RuntimeError) as caught:
+        start_service("producer", free_port(), tmp_path, env)
+    assert "exited with 2" in str(caught.value)
+    assert "does not exist, nor does its folder" in str(caught.value)

@@ -35,14 +35,15 @@ def paused_lab(tmp_path: Path) -> Iterator[Lab]:
 
 def test_consumer_answers_503_with_retry_after_past_its_concurrency(paused_lab: Lab) -> None:
     lab = paused_lab
-    lab.consumer.admin("/admin/config", {"processing_time_ms": 1500, "concurrency": 2})
+    # Long enough that all five requests overlap even on a loaded machine.
+    lab.consumer.admin("/admin/config", {"processing_time_ms": 4500, "concurrency": 2})
     with concurrent.futures.ThreadPoolExecutor(max_workers=5) as pool:
         replies = list(pool.map(lambda _: call("POST", lab.consumer.url + "/process", ITEM), range(5)))
     statuses = sorted(reply.status for reply in replies)
     assert statuses.count(200) == 2
     assert statuses.count(503) == 3
     refused = next(reply for reply in replies if reply.status == 503)
-    assert refused.headers["retry-after"] == "2"
+    assert refused.headers["retry-after"] == "5"
     assert "concurrency limit (2)" in refused.body["error"]
     assert (
         metric_value(lab.consumer.metrics(), "backpressure_overload_responses_total", service="consumer", code="503")

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Against a node from tools/node/up.sh: a pod of the project's image Running and Ready, its ClusterIP Service answering
+# through kube-proxy (from the host and from another pod), and a 64Mi pod OOM-killed by the kernel with the kubelet
+# reporting Last State Terminated / OOMKilled and a growing restart count. Cleans its objects up at the end.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+. "$here/../../versions.env"
+kubectl="${BPLAB_CACHE:-$HOME/.cache/backpressure-lab}/kubernetes-$KUBERNETES_VERSION/bin/kubectl"
+export KUBECONFIG="${KUBECONFIG:-${BPLAB_NODE_DIR:-/var/lib/bplab-node}/admin.kubeconfig}"
+k() { "$kubectl" "$@"; }
+image="${BPLAB_IMAGE:-backpressure-lab:node}"   # imported into containerd by tools/node/images.sh + node.py
+manifest="$(mktemp)"; sed "s|BPLAB_IMAGE|$image|g" "$here/manifests/smoke.yaml" > "$manifest"
+trap 'k delete -f "$manifest" --ignore-not-found --grace-period=1 --wait=true >/dev/null 2>&1 || true; rm -f "$manifest"' EXIT
+ts() { date +%s.%N; }
+
+echo "== node"; k get nodes -o wide
+k get sa default >/dev/null 2>&1 || sleep 3
+s=$(ts); k apply -f "$manifest"
+k wait --for=condition=Ready pod/bplab-consumer --timeout=120s
+echo "consumer Ready $(echo "$(ts) - $s" | bc) s after apply"
+k get pods -o wide
+ip="$(k get svc bplab-consumer -o jsonpath='{.spec.clusterIP}')"
+echo "== ClusterIP $ip from the host (kube-proxy iptables DNAT)"; curl -sS -m 5 "http://$ip:8001/health"; echo
+echo "== by Service name from another pod (CoreDNS, then kube-proxy DNAT, pod -> pod over the CNI bridge)"
+k run bplab-client --image="$image" --image-pull-policy=Never --restart=Never --rm -i --quiet --command -- \
+  python3 -c "import socket, urllib.request as u; print('bplab-consumer ->', socket.gethostbyname('bplab-consumer')); print(u.urlopen('http://bplab-consumer:8001/health', timeout=5).read().decode())"
+echo "== waiting for the 64Mi hog to be OOM-killed twice"
+for _ in $(seq 120); do
+  n="$(k get pod bplab-hog -o jsonpath='{.status.containerStatuses[0].restartCount}')"
+  [[ ${n:-0} -ge 2 ]] && break; sleep 1
+done
+k get pod bplab-hog -o jsonpath='restartCount={.status.containerStatuses[0].restartCount} lastState={.status.containerStatuses[0].lastState.terminated.reason} exitCode={.status.containerStatuses[0].lastState.terminated.exitCode}{"\n"}'
+k describe pod bplab-hog | sed -n '/Containers:/,/Conditions:/p'
+k get events --field-selector involvedObject.name=bplab-hog --sort-by=.lastTimestamp | tail -8
+dmesg 2>/dev/null | grep -i 'memory cgroup out of memory' | tail -2 || true
