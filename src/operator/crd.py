@@ -124,14 +124,15 @@ def _status() -> dict[str, Any]:
             },
             "oomKillsCounted": {
                 "type": "array",
-                "description": "Kills already counted (pod uid, container, restart count), so that each is counted "
-                "once, also across operator restarts. Records of deleted pods are dropped.",
+                "description": "Kills already counted (pod uid, container, when the container ended), so that each "
+                "is counted once, also across operator restarts. Records of deleted pods are dropped.",
                 "items": {
                     "type": "object",
                     "properties": {
                         "podUID": _string("Pod uid."),
                         "container": _string("Container name."),
                         "restartCount": _integer("Restart count after the kill."),
+                        "finishedAt": _string("When the killed container ended (its identity)."),
                     },
                 },
             },

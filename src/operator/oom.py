@@ -1,9 +1,10 @@
 """Pure: which OOM kills a pod's container statuses report, and which of them are not counted yet.
 
-A kill is identified by (pod uid, container, restart count after the kill). The kubelet first reports the dead
-container in `state.terminated` with the old restart count N, then, once it restarts, in `lastState.terminated`
-with N + 1: both are the same kill N + 1, so a kill seen in either place (or in both, or again after an operator
-restart) is counted once.
+A kill is identified by (pod uid, container, the termination's finishedAt). The kubelet reports the dead container
+first in `state.terminated`, then in `lastState.terminated` while the container waits in back-off (restart count
+unchanged), and again once it has restarted (restart count + 1): the restart count is not an identity, the moment
+the container ended is. A kill seen in any of these places, or again after an operator restart, is counted once.
+Only a termination without finishedAt (never seen from a kubelet) falls back to the restart count.
 """
 
 from __future__ import annotations
@@ -26,12 +27,17 @@ class OOMKill:
     finished_at: str
 
     @property
-    def key(self) -> tuple[str, str, int]:
-        return (self.pod_uid, self.container, self.restart_count)
+    def key(self) -> tuple[str, str, str]:
+        return (self.pod_uid, self.container, self.finished_at or f"restart {self.restart_count}")
 
     def counted(self) -> dict[str, Any]:
         """The record kept in status.oomKillsCounted, so the kill is never counted again."""
-        return {"podUID": self.pod_uid, "container": self.container, "restartCount": self.restart_count}
+        return {
+            "podUID": self.pod_uid,
+            "container": self.container,
+            "restartCount": self.restart_count,
+            "finishedAt": self.finished_at,
+        }
 
 
 def memory_limits(pod: Mapping[str, Any]) -> dict[str, str]:
@@ -65,8 +71,10 @@ def oom_kills(pod: Mapping[str, Any]) -> list[OOMKill]:
     return kills
 
 
-def _key(record: Mapping[str, Any]) -> tuple[str, str, int]:
-    return (str(record.get("podUID", "")), str(record.get("container", "")), int(record.get("restartCount") or 0))
+def _key(record: Mapping[str, Any]) -> tuple[str, str, str]:
+    finished_at = str(record.get("finishedAt") or "")
+    ordinal = f"restart {int(record.get('restartCount') or 0)}"
+    return (str(record.get("podUID", "")), str(record.get("container", "")), finished_at or ordinal)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from backpressure_lab.operator.pods import release_pod
 from backpressure_lab.operator.status import oom_status
 
 KILLED = {"terminated": {"reason": "OOMKilled", "exitCode": 137, "finishedAt": "2026-11-27T08:05:00Z"}}
+KILLED_AGAIN = {"terminated": {"reason": "OOMKilled", "exitCode": 137, "finishedAt": "2026-11-27T08:07:00Z"}}
 
 
 def pod(restarts: int, state: dict[str, Any], last: dict[str, Any] | None = None, uid: str = "u1") -> dict[str, Any]:
@@ -27,7 +28,8 @@ def pod(restarts: int, state: dict[str, Any], last: dict[str, Any] | None = None
 def test_state_then_last_state_is_the_same_kill() -> None:
     [dying] = oom_kills(pod(0, KILLED))
     [restarted] = oom_kills(pod(1, {"running": {}}, KILLED))
-    assert dying.key == restarted.key == ("u1", "producer", 1)
+    assert dying.key == restarted.key == ("u1", "producer", "2026-11-27T08:05:00Z")
+    assert (dying.restart_count, restarted.restart_count) == (1, 1)
     assert restarted.memory_limit == "256Mi"
 
 
@@ -37,8 +39,21 @@ def test_a_kill_is_counted_once_and_a_new_one_again() -> None:
     again = account(oom_kills(pod(1, {"running": {}}, KILLED)), first.counted, {"u1"})
     assert again.new == []
     assert again.counted == first.counted
-    second = account(oom_kills(pod(2, {"running": {}}, KILLED)), again.counted, {"u1"})
+    second = account(oom_kills(pod(2, {"running": {}}, KILLED_AGAIN)), again.counted, {"u1"})
     assert [k.restart_count for k in second.new] == [2]
+
+
+def test_a_kill_waiting_in_back_off_is_the_same_kill() -> None:
+    """Seen on a real kubelet: after a crash (restart 1) the OOM kill shows in state.terminated with restart count 1,
+    then in lastState.terminated while the container waits in back-off, the count still 1, then with the count 2."""
+    crashed = {"terminated": {"reason": "Error", "exitCode": 2, "finishedAt": "2026-11-27T08:01:00Z"}}
+    dying = oom_kills(pod(1, KILLED, crashed))
+    waiting = oom_kills(pod(1, {"waiting": {"reason": "CrashLoopBackOff"}}, KILLED))
+    restarted = oom_kills(pod(2, {"running": {}}, KILLED))
+    first = account(dying, [], {"u1"})
+    assert len(first.new) == 1
+    assert account(waiting, first.counted, {"u1"}).new == []
+    assert account(restarted, first.counted, {"u1"}).new == []
 
 
 def test_records_of_deleted_pods_are_dropped() -> None:
