@@ -35,7 +35,7 @@ async def status(request: Request) -> Response:
 
 async def process(request: Request) -> Response:
     consumer = _consumer(request)
-    if consumer.is_full():
+    if not consumer.try_enter():
         retry_after = consumer.refuse()
         return JSONResponse(
             {
@@ -46,14 +46,17 @@ async def process(request: Request) -> Response:
             headers={"Retry-After": str(retry_after)},
         )
     try:
-        item = await read_json_object(request, ITEM_EXAMPLE)
-        item_id = item.get("id")
-        if isinstance(item_id, bool) or not isinstance(item_id, str | int):
-            raise ClientError(400, f"id must be a string or an integer (got {item_id!r}); send {ITEM_EXAMPLE}")
-    except ClientError:
-        consumer.count_failure()
-        raise
-    elapsed = await consumer.process(str(item_id))
+        try:
+            item = await read_json_object(request, ITEM_EXAMPLE)
+            item_id = item.get("id")
+            if isinstance(item_id, bool) or not isinstance(item_id, str | int):
+                raise ClientError(400, f"id must be a string or an integer (got {item_id!r}); send {ITEM_EXAMPLE}")
+        except ClientError:
+            consumer.count_failure()
+            raise
+        elapsed = await consumer.process(str(item_id))
+    finally:
+        consumer.leave()
     return JSONResponse({"status": "processed", "id": item_id, "processing_time_ms": round(elapsed * 1000, 3)})
 
 

@@ -50,8 +50,18 @@ class Consumer:
         self.metrics.concurrency.set(self.settings.concurrency)
         self.metrics.max_throughput.set(max_throughput(self.settings) or math.inf)
 
-    def is_full(self) -> bool:
-        return self.in_flight >= self.settings.concurrency
+    def try_enter(self) -> bool:
+        """Take a slot for one item, or say the consumer is full. The slot is taken at once, before the request body
+        is read: checking first and counting later let several requests past the limit while their bodies arrived."""
+        if self.in_flight >= self.settings.concurrency:
+            return False
+        self.in_flight += 1
+        self.metrics.in_flight.inc()
+        return True
+
+    def leave(self) -> None:
+        self.in_flight -= 1
+        self.metrics.in_flight.dec()
 
     def refuse(self) -> int:
         """Count a 503 and return the Retry-After to send: about one processing time, in whole seconds."""
@@ -64,18 +74,13 @@ class Consumer:
         self.metrics.failed.inc()
 
     async def process(self, item_id: str) -> float:
+        """Process one item in a slot taken with `try_enter`."""
         seconds = processing_seconds(self.settings, self._random.random())
-        self.in_flight += 1
-        self.metrics.in_flight.inc()
         started = time.monotonic()
-        try:
-            with tracer.start_as_current_span("process_item") as span:
-                if span.is_recording():
-                    span.set_attributes({"item.id": item_id, "processing.seconds": seconds})
-                await asyncio.sleep(seconds)
-        finally:
-            self.in_flight -= 1
-            self.metrics.in_flight.dec()
+        with tracer.start_as_current_span("process_item") as span:
+            if span.is_recording():
+                span.set_attributes({"item.id": item_id, "processing.seconds": seconds})
+            await asyncio.sleep(seconds)
         finished = time.monotonic()
         self.processed += 1
         self.metrics.processed.inc()
