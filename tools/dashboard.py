@@ -264,7 +264,7 @@ ROWS: list[tuple[str, list[Panel]]] = [
         ],
     ),
     (
-        "Beyond the original: CoDel, priorities, watermarks",
+        "Beyond the original: CoDel, priorities, watermarks, scaling consumers",
         [
             Panel(
                 "CoDel: Expired Items",
@@ -311,6 +311,20 @@ ROWS: list[tuple[str, list[Panel]]] = [
                     Target(f"max(backpressure_watermark_paused{{{PRODUCER}}})", "paused"),
                 ],
                 width=8,
+            ),
+            Panel(
+                "Scaling Consumers",
+                "Consumer pods running and the ready ones the producer sends to (spec.consumer.autoscale scales "
+                "them from the queue), against the items they process per second and the queue they drain.",
+                [
+                    Target(f"count(backpressure_consumer_concurrency{{{CONSUMER}}})", "consumer pods"),
+                    Target(f"max(backpressure_consumers{{{PRODUCER}}})", "consumers the producer sends to"),
+                    Target(
+                        f"sum(rate(backpressure_items_processed_total{{{CONSUMER}}}[{RATE}]))", "processed items/s"
+                    ),
+                    Target(f"sum(backpressure_queue_depth{{{PRODUCER}}})", "queue depth"),
+                ],
+                width=16,
             ),
         ],
     ),

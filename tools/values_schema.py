@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backpressure_lab.common.settings import json_schema
 from backpressure_lab.consumer.settings import ConsumerSettings
+from backpressure_lab.operator.autoscale_spec import AutoscaleSettings
 from backpressure_lab.producer.settings import ProducerSettings
 
 STRING = {"type": "string"}
@@ -83,9 +84,11 @@ def service_component() -> dict[str, Any]:
 def settings_spec() -> dict[str, Any]:
     producer = json_schema(ProducerSettings, camel_case=True, with_defaults=False, dialect="draft-07")
     consumer = json_schema(ConsumerSettings, camel_case=True, with_defaults=False, dialect="draft-07")
-    for part in (producer, consumer):
+    autoscale = json_schema(AutoscaleSettings, camel_case=True, with_defaults=False, dialect="draft-07")
+    for part in (producer, consumer, autoscale):
         part["additionalProperties"] = False
         part.pop("x-kubernetes-validations", None)
+    consumer["properties"]["autoscale"] = autoscale
     return strict({"producer": producer, "consumer": consumer})
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from backpressure_lab.common.settings import as_dict, camel
 from backpressure_lab.consumer.settings import ConsumerSettings
+from backpressure_lab.operator.autoscale_spec import AutoscaleSettings
 from backpressure_lab.producer.settings import ProducerSettings
 
 CONFIG_NAME = "backpressure-lab"
@@ -64,12 +65,18 @@ class Exercise:
     observe_seconds: float = 10.0
     clear_queue: bool = True
     check: Callable[[list[Sample], Exercise], Verdict] | None = None
+    autoscale: dict[str, Any] | None = None
+    """spec.consumer.autoscale (snake_case), for the operator: only a cluster can run such an exercise."""
 
     def producer_settings(self) -> dict[str, Any]:
         return as_dict(ProducerSettings(**self.producer))
 
     def consumer_settings(self) -> dict[str, Any]:
         return as_dict(ConsumerSettings(**self.consumer))
+
+    @property
+    def needs_cluster(self) -> bool:
+        return self.autoscale is not None
 
     def manifest(self) -> str:
         lines = [f"# {self.title}: {self.summary}",
@@ -80,7 +87,15 @@ class Exercise:
         for section, settings in (("producer", self.producer_settings()), ("consumer", self.consumer_settings())):
             lines.append(f"  {section}:")
             lines += [f"    {camel(name)}: {_yaml(value)}" for name, value in settings.items()]
+        if self.autoscale is not None:
+            lines.append("    autoscale:")
+            lines += [
+                f"      {camel(name)}: {_yaml(value)}" for name, value in as_dict(self.autoscale_settings()).items()
+            ]
         return "\n".join(lines) + "\n"
+
+    def autoscale_settings(self) -> AutoscaleSettings:
+        return AutoscaleSettings(**(self.autoscale or {}))
 
 
 def _yaml(value: object) -> str:
@@ -224,6 +239,18 @@ def _adapts(samples: list[Sample], exercise: Exercise) -> Verdict:
     )
 
 
+def _scales_out(samples: list[Sample], exercise: Exercise) -> Verdict:
+    per_consumer = exercise.consumer["concurrency"] * 1000.0 / exercise.consumer["processing_time_ms"]
+    counts = [int(s.producer["consumers"]["count"]) for s in samples]
+    sent = rate(samples, "sent")
+    passed = min(counts) >= 3 and sent >= 1.7 * per_consumer
+    return Verdict(
+        passed,
+        f"the producer sends to {min(counts)}..{max(counts)} consumers (>= 3), sent {sent:.1f} items/s "
+        f"(>= 1.7x one consumer's {per_consumer:g} items/s)",
+    )
+
+
 SLOW = {"slow_down_factor": 5.0}
 
 EXERCISES = [
@@ -343,6 +370,32 @@ EXERCISES = [
         settle_seconds=15.0,
         observe_seconds=15.0,
         check=_adapts,
+    ),
+    Exercise(
+        14,
+        "14-autoscale",
+        "Scaling consumers",
+        "one consumer serves 20 items/s, the producer makes 50: the operator scales the consumer Deployment from the "
+        "queue depth (target 20 per consumer, 1 to 4 pods) and the producer sends to every ready pod, so "
+        "throughput follows (cluster only)",
+        producer={
+            "production_rate": 50.0,
+            "queue_mode": "bounded",
+            "max_queue_size": 500,
+            "payload_bytes": 1024,
+            "sender_concurrency": 2,
+        },
+        consumer={"processing_time_ms": 100.0, "concurrency": 2},
+        autoscale={
+            "min_replicas": 1,
+            "max_replicas": 4,
+            "metric": "queue_depth",
+            "target": 20.0,
+            "cooldown_seconds": 10.0,
+        },
+        settle_seconds=25.0,
+        observe_seconds=15.0,
+        check=_scales_out,
     ),
 ]
 

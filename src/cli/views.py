@@ -131,9 +131,11 @@ def watch_view(snapshot: Snapshot, history: History, target: str) -> Panel:
     table.add_row(
         "settings",
         f"production {config['production_rate']}/s  rate limit {config['rate_limit']}/s  "
-        f"senders {config['sender_concurrency']}  consumer {consumer['config']['effective_processing_time_ms']} ms "
-        f"x{consumer['config']['concurrency']}",
+        f"senders {config['sender_concurrency']} per consumer",
     )
+    consumers = snapshot.producer.get("consumers", {}).get("count", 1)
+    per_item, at_once = consumer["config"]["effective_processing_time_ms"], consumer["config"]["concurrency"]
+    table.add_row("consumers", f"{consumers}, each {per_item} ms per item, {at_once} at once")
     oom = "—" if snapshot.oom_kills is None else str(snapshot.oom_kills)
     restarts = "—" if snapshot.restarts is None else str(snapshot.restarts)
     table.add_row("restarts", f"OOM kills {oom}  producer restarts {restarts}")

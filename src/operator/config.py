@@ -24,6 +24,10 @@ class OperatorConfig:
     """BPLAB_ADMIN_TOKEN: bearer token for the pods' /admin/* (None when the services run without one)."""
     drift_check_seconds: float
     """BPLAB_DRIFT_CHECK_SECONDS: how often every pod's live settings are compared with the desired ones."""
+    consumer_deployment: str = ""
+    """BPLAB_CONSUMER_DEPLOYMENT: the Deployment spec.consumer.autoscale scales (default: <release>-consumer)."""
+    autoscale_seconds: float = 2.0
+    """How often the producers' queues are sampled, the autoscaler decides and the consumer list is synced."""
     http_timeout_seconds: float = 2.0
     """A pod that takes longer is reported Failed and retried at the next drift check."""
 
@@ -38,6 +42,8 @@ class OperatorConfig:
             settings_configmap=env["BPLAB_SETTINGS_CONFIGMAP"].strip(),
             admin_token=env.get("BPLAB_ADMIN_TOKEN", "").strip() or None,
             drift_check_seconds=drift_check_seconds(env),
+            consumer_deployment=env.get("BPLAB_CONSUMER_DEPLOYMENT", "").strip()
+            or f"{env['BPLAB_RELEASE'].strip()}-consumer",
         )
 
 

@@ -19,9 +19,13 @@ import yaml
 
 from backpressure_lab.common.settings import SettingsError, SettingValue, apply_changes, as_dict, camel, declared
 from backpressure_lab.consumer.settings import ConsumerSettings
+from backpressure_lab.operator.autoscale_spec import AutoscaleSettings
 from backpressure_lab.producer.settings import ProducerSettings
 
 SECTIONS: dict[str, type[Any]] = {"producer": ProducerSettings, "consumer": ConsumerSettings}
+AUTOSCALE = "autoscale"
+"""spec.consumer.autoscale: for the operator itself (it scales the consumer Deployment), not a consumer setting."""
+AUTOSCALE_EXAMPLE = "{minReplicas: 1, maxReplicas: 3}"
 
 
 class InvalidSpecError(ValueError):
@@ -36,6 +40,8 @@ class InvalidSpecError(ValueError):
 class DesiredSettings:
     producer: ProducerSettings
     consumer: ConsumerSettings
+    autoscale: AutoscaleSettings | None = None
+    """None: the operator leaves the consumer Deployment's replicas alone."""
 
     def wire(self, component: str) -> dict[str, SettingValue]:
         """The full snake_case settings for one component's POST /admin/config (always the full set: a consumer
@@ -46,9 +52,14 @@ class DesiredSettings:
         """The settings file the pods read at start-up ({"producer": {...}, "consumer": {...}}, snake_case)."""
         return {"producer": as_dict(self.producer), "consumer": as_dict(self.consumer)}
 
-    def camel_case(self) -> dict[str, dict[str, SettingValue]]:
+    def camel_case(self) -> dict[str, dict[str, Any]]:
         """The resolved settings as the custom resource spells them (for status.settings)."""
-        return {section: {camel(k): v for k, v in values.items()} for section, values in self.document().items()}
+        resolved: dict[str, dict[str, Any]] = {
+            section: {camel(k): v for k, v in values.items()} for section, values in self.document().items()
+        }
+        if self.autoscale is not None:
+            resolved["consumer"][AUTOSCALE] = {camel(k): v for k, v in as_dict(self.autoscale).items()}
+        return resolved
 
 
 def _camel_messages(section: str, problems: list[str], names: list[str]) -> list[str]:
@@ -57,32 +68,46 @@ def _camel_messages(section: str, problems: list[str], names: list[str]) -> list
     return [pattern.sub(lambda m: f"spec.{section}.{camel(m.group(1))}", problem) for problem in problems]
 
 
+def _settings(section: str, settings_type: type[Any], raw: Mapping[str, Any], problems: list[str]) -> Any:
+    """One section's (or spec.consumer.autoscale's) settings with the omitted ones at their defaults; None and the
+    problems appended when any field is bad."""
+    names = list(declared(settings_type))
+    by_camel = {camel(name): name for name in names}
+    changes: dict[str, object] = {}
+    for key, value in raw.items():
+        name = by_camel.get(str(key))
+        if name is None:
+            problems.append(f"spec.{section}.{key} is not a {section} setting (allowed: {', '.join(by_camel)})")
+        else:
+            changes[name] = value
+    try:
+        return apply_changes(settings_type(), changes)
+    except SettingsError as error:
+        problems.extend(_camel_messages(section, error.problems, names))
+        return None
+
+
 def desired_settings(spec: Mapping[str, Any]) -> DesiredSettings:
     """The settings the spec asks for, every omitted field at the service default; raises InvalidSpecError."""
     problems: list[str] = []
     resolved: dict[str, Any] = {}
+    autoscale: AutoscaleSettings | None = None
     for section, settings_type in SECTIONS.items():
         raw = spec.get(section) or {}
         if not isinstance(raw, Mapping):
             problems.append(f"spec.{section} must be an object of settings")
             continue
-        names = list(declared(settings_type))
-        by_camel = {camel(name): name for name in names}
-        changes: dict[str, object] = {}
-        for key, value in raw.items():
-            name = by_camel.get(str(key))
-            if name is None:
-                allowed = ", ".join(by_camel)
-                problems.append(f"spec.{section}.{key} is not a {section} setting (allowed: {allowed})")
+        if section == "consumer" and AUTOSCALE in raw:
+            raw = {key: value for key, value in raw.items() if key != AUTOSCALE}
+            scaling = spec["consumer"][AUTOSCALE]
+            if isinstance(scaling, Mapping):
+                autoscale = _settings(f"consumer.{AUTOSCALE}", AutoscaleSettings, scaling, problems)
             else:
-                changes[name] = value
-        try:
-            resolved[section] = apply_changes(settings_type(), changes)
-        except SettingsError as error:
-            problems.extend(_camel_messages(section, error.problems, names))
+                problems.append(f"spec.consumer.{AUTOSCALE} must be an object such as {AUTOSCALE_EXAMPLE}")
+        resolved[section] = _settings(section, settings_type, raw, problems)
     if problems:
         raise InvalidSpecError(problems)
-    return DesiredSettings(producer=resolved["producer"], consumer=resolved["consumer"])
+    return DesiredSettings(producer=resolved["producer"], consumer=resolved["consumer"], autoscale=autoscale)
 
 
 def differences(live: Mapping[str, Any], wanted: Mapping[str, SettingValue]) -> list[str]:

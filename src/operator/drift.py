@@ -84,6 +84,8 @@ async def check_owner(
     oom_fields, oom_events = oom_status(counted, claim.status, queue_mode)
     report.status.update(oom_fields)
     report.events.extend(oom_events)
+    scaling = state.autoscaling.get(str(namespace))
+    report.status["autoscale"] = scaling.status if scaling is not None else None
     taking_over = is_true(claim.status, CONFLICT)
     # The change handlers own a generation until they have recorded it; an invalid spec changes nothing.
     settled = claim.status.get("observedGeneration") == claim.generation and not is_true(claim.status, INVALID)

@@ -15,7 +15,7 @@ from typing import Any, cast
 
 import kopf
 
-from backpressure_lab.operator import drift
+from backpressure_lab.operator import autoscaler, drift
 from backpressure_lab.operator.api import GROUP, INSTANCE_LABEL, PLURAL, VERSION
 from backpressure_lab.operator.apply import CURRENT, FAILED, apply_to_pod, new_session
 from backpressure_lab.operator.conditions import CONFLICT, INVALID, now
@@ -104,19 +104,20 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: 
 def _report_crash(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         logging.getLogger("backpressure_lab.operator").error(
-            "the drift check stopped; restart the operator", exc_info=task.exception()
+            f"{task.get_name()} stopped; restart the operator", exc_info=task.exception()
         )
 
 
-def _start_drift_check(state: OperatorState, kwargs: Mapping[str, Any]) -> None:
+def _start_background_loops(state: OperatorState, kwargs: Mapping[str, Any]) -> None:
     """Started by the first resource handler, not at start-up: kopf fills its indexes before it runs any resource
     handler, and only then is its event-posting context (which the task inherits) complete."""
     if state.background or state.stopping:
         return
     configs, pods = _indexes(kwargs)
-    task = asyncio.create_task(drift.run(state, configs, pods), name="drift-check")
-    task.add_done_callback(_report_crash)
-    state.background.append(task)
+    for loop, name in ((drift.run, "drift-check"), (autoscaler.run, "autoscaler")):
+        task = asyncio.create_task(loop(state, configs, pods), name=name)
+        task.add_done_callback(_report_crash)
+        state.background.append(task)
 
 
 @kopf.on.cleanup()
@@ -176,7 +177,7 @@ async def reconcile(
 ) -> None:
     """Validate, write the settings file, push to every ready pod, record each outcome and the conditions."""
     state = _state(memo)
-    _start_drift_check(state, kwargs)
+    _start_background_loops(state, kwargs)
     configs, pods = _indexes(kwargs)
     generation = int(meta.get("generation") or 0)
     report = Report(status={"observedGeneration": generation})
@@ -236,7 +237,7 @@ async def pod_became_ready(
     """A pod that becomes ready (first start, restart after an OOM kill, new IP) gets the settings at once,
     without waiting for the next drift check. Writes nothing onto the pod."""
     state = _state(memo)
-    _start_drift_check(state, kwargs)
+    _start_background_loops(state, kwargs)
     pod = release_pod(body)
     if pod is None:
         return

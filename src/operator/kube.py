@@ -1,9 +1,9 @@
-"""The writes kopf does not make for us: the settings ConfigMap the pods mount, and the drift check's status patches.
+"""The API calls kopf does not make for us: the settings ConfigMap, the drift check's status patches, the scaling.
 
 kopf patches only the object a handler is running for, and the runtime image carries no Kubernetes client library,
-so this is a small aiohttp client for exactly get / create / merge-patch of one ConfigMap and merge-patch of a
-BackpressureConfig's status, logged in with the same credentials kopf uses (see `handlers.login`). On a 401 it logs
-in again once (service-account tokens rotate).
+so this is a small aiohttp client for exactly get / create / merge-patch of one ConfigMap, merge-patch of a
+BackpressureConfig's status and get / merge-patch of the consumer Deployment's scale, logged in with the same
+credentials kopf uses (see `handlers.login`). On a 401 it logs in again once (service-account tokens rotate).
 """
 
 from __future__ import annotations
@@ -113,6 +113,15 @@ class KubeWriter:
         path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{name}/status"
         body = {"metadata": {"uid": uid, "resourceVersion": resource_version}, "status": dict(fields)}
         await self._request("PATCH", path, body, "application/merge-patch+json")
+
+    async def consumer_replicas(self, namespace: str, deployment: str) -> int:
+        """The Deployment's spec.replicas, read through its scale subresource (all the Role grants)."""
+        scale = await self._request("GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/{deployment}/scale")
+        return int((scale.get("spec") or {}).get("replicas") or 0)
+
+    async def scale_consumers(self, namespace: str, deployment: str, replicas: int) -> None:
+        path = f"/apis/apps/v1/namespaces/{namespace}/deployments/{deployment}/scale"
+        await self._request("PATCH", path, {"spec": {"replicas": replicas}}, "application/merge-patch+json")
 
 
 def configmap_labels(release: str) -> dict[str, str]:

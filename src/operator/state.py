@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 import kopf
@@ -14,9 +16,22 @@ from backpressure_lab.operator.config import OperatorConfig
 from backpressure_lab.operator.kube import KubeWriter
 from backpressure_lab.operator.ownership import ConfigClaim
 from backpressure_lab.operator.pods import ReleasePod
+from backpressure_lab.operator.scaling import Sample
 
 ConfigIndex = kopf.Index[str | None, ConfigClaim]
 PodIndex = kopf.Index[str | None, ReleasePod]
+
+
+@dataclass
+class AutoscaleMemory:
+    """What the autoscaler keeps between rounds for one namespace (lost on restart: it then watches a full cooldown
+    before any scale-down, and scales up at once)."""
+
+    samples: deque[Sample] = field(default_factory=deque)
+    last_change: float | None = None
+    last_scale_time: str | None = None
+    status: dict[str, Any] | None = None
+    """status.autoscale as the drift check should write it (None: autoscale is off)."""
 
 
 @dataclass
@@ -34,6 +49,8 @@ class OperatorState:
     busy: int = 0
     """Calls using the HTTP sessions right now: clean-up waits for them before closing the sessions."""
     background: list[asyncio.Task[None]] = field(default_factory=list)
+    autoscaling: dict[str, AutoscaleMemory] = field(default_factory=dict)
+    """Namespace -> the autoscaler's samples and its last decision."""
 
     @contextlib.contextmanager
     def working(self) -> Iterator[bool]:

@@ -36,6 +36,8 @@ def create_app(config: ProducerConfig | None = None) -> Any:
             Route("/metrics", metrics_endpoint(registry)),
             Route("/admin/config", routes.change_config, methods=["POST"]),
             Route("/admin/config", routes.read_config, methods=["GET"]),
+            Route("/admin/consumers", routes.change_consumers, methods=["PUT"]),
+            Route("/admin/consumers", routes.read_consumers, methods=["GET"]),
             Route("/admin/clear-queue", routes.clear_queue, methods=["POST"]),
             Route("/produce", routes.produce, methods=["POST"]),
         ],

@@ -95,6 +95,9 @@ class ProducerMetrics:
         self.concurrency_limit = gauge(
             "backpressure_concurrency_limit", "Sends allowed in flight now (adaptive modes learn it; else the setting)"
         )
+        self.consumers = gauge(
+            "backpressure_consumers", "Consumers the producer sends to (the ready pods the operator lists; else 1)"
+        )
         self.rtt = Gauge(
             "backpressure_rtt_seconds",
             "Round-trip time of successful sends: short- and long-term averages",

@@ -91,9 +91,13 @@ class Pipeline:
         self._publish_settings()
         self._publish_queue()
         self.queue.notify_space()
+        self.wake_listeners()
+        return SettingsOutcome(new, evicted)
+
+    def wake_listeners(self) -> None:
+        """Wake every background task waiting in `wait_for_settings_change` (settings or consumers changed)."""
         for listener in self._settings_listeners:
             listener.set()
-        return SettingsOutcome(new, evicted)
 
     def settings_listener(self) -> asyncio.Event:
         """An event set at every settings change; each background task takes its own and clears it itself."""

@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, Response
 
 from backpressure_lab.common.http import ClientError, read_json_object, require_admin
 from backpressure_lab.common.settings import SettingsError, as_dict
+from backpressure_lab.producer.consumers import EXAMPLE, EndpointsError, parse_endpoints
 from backpressure_lab.producer.runtime import ProducerRuntime
 from backpressure_lab.producer.status import producer_status
 
@@ -32,9 +33,7 @@ async def readiness(request: Request) -> Response:
 
 async def status(request: Request) -> Response:
     runtime = _runtime(request)
-    return JSONResponse(
-        producer_status(runtime.pipeline, runtime.config.consumer_url, runtime.memory, runtime.gate.limit())
-    )
+    return JSONResponse(producer_status(runtime.pipeline, runtime.consumers, runtime.memory, runtime.gate.limit()))
 
 
 async def read_config(request: Request) -> Response:
@@ -50,6 +49,36 @@ async def change_config(request: Request) -> Response:
     except SettingsError as error:
         raise ClientError(400, str(error)) from None
     return JSONResponse({"status": "updated", "config": as_dict(outcome.settings), "evicted": outcome.evicted})
+
+
+def _consumers_document(runtime: ProducerRuntime) -> dict[str, object]:
+    consumers = runtime.consumers
+    return {
+        "endpoints": list(consumers.listed),
+        "service_url": consumers.service_url,
+        "sending_to": list(consumers.urls),
+        "sender_concurrency_total": runtime.gate.maximum,
+    }
+
+
+async def read_consumers(request: Request) -> Response:
+    return JSONResponse(_consumers_document(_runtime(request)))
+
+
+async def change_consumers(request: Request) -> Response:
+    """The operator lists the ready consumer pods here; an empty list sends to the consumer Service again."""
+    runtime = _runtime(request)
+    require_admin(request, runtime.config.admin_token)
+    body = await read_json_object(request, EXAMPLE)
+    unknown = set(body) - {"endpoints"}
+    if unknown or "endpoints" not in body:
+        raise ClientError(400, f"send only 'endpoints', a list of consumer base URLs, such as {EXAMPLE}")
+    try:
+        listed = parse_endpoints(body["endpoints"])
+    except EndpointsError as error:
+        raise ClientError(400, str(error)) from None
+    runtime.use_consumers(listed)
+    return JSONResponse({"status": "updated", **_consumers_document(runtime)})
 
 
 async def clear_queue(request: Request) -> Response:

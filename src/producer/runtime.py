@@ -12,6 +12,7 @@ import aiohttp
 
 from backpressure_lab.common import telemetry
 from backpressure_lab.common.memory_watch import MemoryGauges, MemoryWatch
+from backpressure_lab.producer.consumers import ConsumerEndpoints
 from backpressure_lab.producer.generator import run_generator
 from backpressure_lab.producer.metrics import ProducerMetrics
 from backpressure_lab.producer.pipeline import Pipeline
@@ -20,8 +21,8 @@ from backpressure_lab.producer.sender import SenderPool
 from backpressure_lab.producer.settings import ProducerSettings
 
 MEMORY_SAMPLE_SECONDS = 1.0
-# As many connections as the largest sender_concurrency, so the setting, not the pool, is the limit.
-MAX_CONNECTIONS = 256
+# Connections per consumer as the largest sender_concurrency, so the setting, not the pool, is the limit.
+MAX_CONNECTIONS_PER_CONSUMER = 256
 
 
 @dataclass
@@ -39,20 +40,22 @@ class ProducerRuntime:
             MemoryGauges(metrics.process_memory, metrics.memory_limit, metrics.memory_growth, metrics.seconds_to_limit)
         )
         self.gate = SendGate(config.settings, metrics)
+        self.consumers = ConsumerEndpoints(config.consumer_url)
+        metrics.consumers.set(self.consumers.count)
         self.tracing = tracing
         self.ready = False
 
     @contextlib.asynccontextmanager
     async def running(self, on_shutdown: Callable[[], None] | None) -> AsyncIterator[None]:
         connector = aiohttp.TCPConnector(
-            limit=MAX_CONNECTIONS, limit_per_host=MAX_CONNECTIONS, keepalive_timeout=30, ttl_dns_cache=30
+            limit=0, limit_per_host=MAX_CONNECTIONS_PER_CONSUMER, keepalive_timeout=30, ttl_dns_cache=30
         )
         session = aiohttp.ClientSession(
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=None, connect=2.0),
             trace_configs=telemetry.client_trace_configs(self.tracing),
         )
-        senders = SenderPool(self.pipeline, session, self.config.consumer_url, self.gate)
+        senders = SenderPool(self.pipeline, session, self.consumers, self.gate)
         self.memory.sample()
         tasks = [
             asyncio.create_task(run_generator(self.pipeline), name="generator"),
@@ -70,6 +73,13 @@ class ProducerRuntime:
             await session.close()
             if on_shutdown is not None:
                 on_shutdown()
+
+    def use_consumers(self, listed: tuple[str, ...]) -> None:
+        """Send to these consumer pods from now on (empty: the consumer Service); the senders resize at once."""
+        self.consumers.replace(listed)
+        self.gate.reconfigure(self.pipeline.settings, self.consumers.count)
+        self.pipeline.metrics.consumers.set(self.consumers.count)
+        self.pipeline.wake_listeners()
 
     async def _sample_memory(self) -> None:
         while True:

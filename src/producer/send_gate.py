@@ -1,5 +1,6 @@
-"""The gate every send passes: at most `limit` sends in flight, where the limit is `sender_concurrency` or, in an
-adaptive mode, what the AIMD or gradient algorithm has learned from the consumer's answers."""
+"""The gate every send passes: at most `limit` sends in flight, where the limit is `sender_concurrency` per consumer
+(see consumers.py) or, in an adaptive mode, what the AIMD or gradient algorithm has learned from the consumers'
+answers, up to that."""
 
 from __future__ import annotations
 
@@ -23,32 +24,40 @@ class SendGate:
         self._metrics = metrics
         self._in_flight = 0
         self._changed = asyncio.Condition()
+        self._consumers = 1
         self._mode = ""
         self._algorithm: AimdLimit | GradientLimit | None = None
         self.short_rtt = 0.0
         self.long_rtt = 0.0
-        self.reconfigure(settings)
+        self.reconfigure(settings, consumers=1)
 
-    def reconfigure(self, settings: ProducerSettings) -> None:
+    @property
+    def maximum(self) -> int:
+        """`sender_concurrency` for each consumer the producer sends to."""
+        return self._settings.sender_concurrency * self._consumers
+
+    def reconfigure(self, settings: ProducerSettings, consumers: int) -> None:
         self._settings = settings
+        self._consumers = max(consumers, 1)
+        maximum = self.maximum
         if settings.adaptive_concurrency != self._mode:
             self._mode = settings.adaptive_concurrency
-            start = float(min(INITIAL_ADAPTIVE_LIMIT, settings.sender_concurrency))
+            start = float(min(INITIAL_ADAPTIVE_LIMIT, maximum))
             if self._mode == "aimd":
-                self._algorithm = AimdLimit(limit=start, maximum=settings.sender_concurrency)
+                self._algorithm = AimdLimit(limit=start, maximum=maximum)
             elif self._mode == "gradient":
-                self._algorithm = GradientLimit(limit=start, maximum=settings.sender_concurrency)
+                self._algorithm = GradientLimit(limit=start, maximum=maximum)
             else:
                 self._algorithm = None
         elif self._algorithm is not None:
-            self._algorithm.maximum = settings.sender_concurrency
-            self._algorithm.limit = min(self._algorithm.limit, float(settings.sender_concurrency))
+            self._algorithm.maximum = maximum
+            self._algorithm.limit = min(self._algorithm.limit, float(maximum))
         self._metrics.concurrency_limit.set(self.limit())
 
     def limit(self) -> int:
         if self._algorithm is None:
-            return self._settings.sender_concurrency
-        return min(self._algorithm.current, self._settings.sender_concurrency)
+            return self.maximum
+        return min(self._algorithm.current, self.maximum)
 
     async def acquire(self) -> None:
         async with self._changed:

@@ -1,6 +1,7 @@
-"""Send workers: take items from the queue and deliver them to the consumer, retrying with backoff.
+"""Send workers: take items from the queue and deliver them to the consumers, retrying with backoff.
 
-`sender_concurrency` workers run at once (the original lab had one, so more consumers could never help). A failed
+`sender_concurrency` workers per consumer run at once (the original lab had one, so more consumers could never help);
+each send goes to the least busy consumer (consumers.py). A failed
 send is retried with full-jitter backoff that honours the consumer's Retry-After; an item is dropped, and counted,
 only when its retry budget is spent.
 """
@@ -17,6 +18,7 @@ import aiohttp
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
+from backpressure_lab.producer.consumers import ConsumerEndpoints
 from backpressure_lab.producer.items import WorkItem
 from backpressure_lab.producer.pipeline import SETTINGS_POLL_SECONDS, Pipeline
 from backpressure_lab.producer.retry import backoff_seconds, is_retryable, parse_retry_after
@@ -33,22 +35,24 @@ class Attempt:
 
 
 class SenderPool:
-    def __init__(self, pipeline: Pipeline, session: aiohttp.ClientSession, consumer_url: str, gate: SendGate) -> None:
+    def __init__(
+        self, pipeline: Pipeline, session: aiohttp.ClientSession, consumers: ConsumerEndpoints, gate: SendGate
+    ) -> None:
         self.pipeline = pipeline
         self.gate = gate
         self.session = session
-        self.process_url = consumer_url.rstrip("/") + "/process"
+        self.consumers = consumers
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._busy: set[int] = set()
         self._random = random.Random()
 
     async def run(self) -> None:
-        """Keep as many workers as `sender_concurrency` says; retire surplus ones between items."""
+        """Keep `sender_concurrency` workers per consumer; retire surplus ones between items."""
         settings_changed = self.pipeline.settings_listener()
         try:
             while True:
-                target = self.pipeline.settings.sender_concurrency
-                self.gate.reconfigure(self.pipeline.settings)
+                self.gate.reconfigure(self.pipeline.settings, self.consumers.count)
+                target = self.gate.maximum
                 for index in range(target):
                     if index not in self._workers:
                         self._workers[index] = asyncio.create_task(self._work(index), name=f"sender-{index}")
@@ -61,7 +65,7 @@ class SenderPool:
             await asyncio.gather(*self._workers.values(), return_exceptions=True)
 
     async def _work(self, index: int) -> None:
-        while index < self.pipeline.settings.sender_concurrency:
+        while index < self.gate.maximum:
             item = await self.pipeline.next_item()
             self._busy.add(index)
             try:
@@ -138,13 +142,14 @@ class SenderPool:
         metrics = self.pipeline.metrics
         timeout = aiohttp.ClientTimeout(total=self.pipeline.settings.send_timeout_ms / 1000.0)
         await self.gate.acquire()
+        consumer = self.consumers.acquire()
         self.pipeline.in_flight += 1
         metrics.items_in_flight.inc()
         started = time.monotonic()
         code = "error"
         try:
             async with self.session.post(
-                self.process_url, data=body, headers={"Content-Type": "application/json"}, timeout=timeout
+                consumer + "/process", data=body, headers={"Content-Type": "application/json"}, timeout=timeout
             ) as response:
                 await response.read()
                 code = _code(response.status)
@@ -156,6 +161,7 @@ class SenderPool:
             return Attempt(None, code, None)
         finally:
             finished = time.monotonic()
+            self.consumers.release(consumer)
             metrics.send_duration.observe(finished - started)
             self.pipeline.in_flight -= 1
             metrics.items_in_flight.dec()

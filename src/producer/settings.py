@@ -57,7 +57,11 @@ class ProducerSettings:
         maximum=4 * 1024 * 1024,
     )
     sender_concurrency: int = setting(
-        1, "Items the producer sends to the consumer at once", unit="requests", minimum=1, maximum=256
+        1,
+        "Items the producer sends at once to each consumer (one consumer, or each ready pod the operator lists)",
+        unit="requests",
+        minimum=1,
+        maximum=256,
     )
     retry_budget: int = setting(
         3, "Retries of a failed send before the item is dropped", unit="retries", minimum=0, maximum=20

@@ -8,6 +8,7 @@ from typing import Any
 from backpressure_lab.common.memory_watch import MemoryWatch
 from backpressure_lab.common.settings import as_dict
 from backpressure_lab.producer.admission import capacity
+from backpressure_lab.producer.consumers import ConsumerEndpoints
 from backpressure_lab.producer.pipeline import Pipeline
 from backpressure_lab.producer.settings import QueueMode
 
@@ -19,7 +20,7 @@ def _mb(value: float | None) -> float | None:
 
 
 def producer_status(
-    pipeline: Pipeline, consumer_url: str, memory: MemoryWatch, concurrency_limit: int
+    pipeline: Pipeline, consumers: ConsumerEndpoints, memory: MemoryWatch, concurrency_limit: int
 ) -> dict[str, Any]:
     settings = pipeline.settings
     rss_bytes, limit_bytes, seconds_to_limit = memory.rss_bytes, memory.limit_bytes, memory.seconds_to_limit()
@@ -37,7 +38,12 @@ def producer_status(
             "memory_bytes": queue_memory,
             "memory_mb": _mb(queue_memory),
         },
-        "config": {**as_dict(settings), "consumer_url": consumer_url},
+        "config": {**as_dict(settings), "consumer_url": consumers.service_url},
+        "consumers": {
+            "count": consumers.count,
+            "endpoints": list(consumers.listed),
+            "in_flight": consumers.in_flight(),
+        },
         "process": {
             "memory_bytes": rss_bytes,
             "memory_mb": _mb(rss_bytes),

@@ -7,6 +7,7 @@ import pytest
 
 from backpressure_lab.common.settings import SettingsError, apply_changes, camel, rules_of
 from backpressure_lab.consumer.settings import ConsumerSettings
+from backpressure_lab.operator.autoscale_spec import AutoscaleSettings
 from backpressure_lab.producer.settings import ProducerSettings
 from tests.chart.helm import Helm, HelmError
 
@@ -16,6 +17,7 @@ CASES = [
     ("producer", ProducerSettings, {"low_watermark": 90, "high_watermark": 80}),
     ("producer", ProducerSettings, {"codel_target_ms": 1500, "codel_interval_ms": 1000}),
     ("consumer", ConsumerSettings, {"processing_min_ms": 300, "processing_max_ms": 100}),
+    ("consumer.autoscale", AutoscaleSettings, {"min_replicas": 5, "max_replicas": 2}),
 ]
 
 
@@ -36,7 +38,9 @@ def test_helm_refuses_what_the_http_api_refuses(
 
 def test_every_rule_of_the_declaration_is_checked_by_the_chart() -> None:
     chart_rules = {tuple(changes) for _, _, changes in CASES}
-    declared = {rule.fields for rule in (*rules_of(ProducerSettings), *rules_of(ConsumerSettings))}
+    declared = {
+        rule.fields for rule in (*rules_of(ProducerSettings), *rules_of(ConsumerSettings), *rules_of(AutoscaleSettings))
+    }
     assert declared == chart_rules, "add the new rule to templates/validate.yaml and to CASES"
 
 

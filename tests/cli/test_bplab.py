@@ -30,8 +30,17 @@ def test_check_all_passes_against_local_mode(lab: Lab) -> None:
     result = bplab(lab, "check", "all")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("PASS") == 12
+    assert result.stdout.count("SKIP") == 1  # 14, scaling consumers: pods, so only against the cluster
     assert "FAIL" not in result.stdout
     assert "max queue depth" in result.stdout
+
+
+def test_the_autoscale_check_alone_in_local_mode_says_it_needs_the_cluster(lab: Lab) -> None:
+    result = bplab(lab, "check", "14")
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0
+    assert "needs the cluster" in result.stderr
+    assert "bplab --cluster check 14" in result.stderr
 
 
 def test_a_failing_check_exits_non_zero(tmp_path: Path) -> None:
@@ -81,4 +90,4 @@ def test_watch_renders_in_a_real_terminal(lab: Lab) -> None:
     assert "produced" in screen
     assert "memory" in screen
     assert re.search(r"processed \d+\.\d", screen), screen
-    assert "consumer 500.0 ms" in screen
+    assert "1, each 500.0 ms per item, 8 at once" in screen

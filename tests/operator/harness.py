@@ -32,6 +32,7 @@ RELEASE = "lab"
 FULLNAME = f"{RELEASE}-backpressure-lab"
 SETTINGS_CONFIGMAP = f"{FULLNAME}-settings"
 OPERATOR_SA = f"{FULLNAME}-operator"
+CONSUMER_DEPLOYMENT = f"{FULLNAME}-consumer"
 ADMIN_TOKEN = "operator-test-token"
 GROUP, VERSION, PLURAL = "lab.backpressure.dev", "v1alpha1", "backpressureconfigs"
 OPERATOR_TEMPLATES = ("templates/operator-serviceaccount.yaml", "templates/operator-rbac.yaml")
@@ -168,6 +169,7 @@ class OperatorProcess:
             "POD_NAMESPACE": self.namespace,
             "BPLAB_RELEASE": RELEASE,
             "BPLAB_SETTINGS_CONFIGMAP": SETTINGS_CONFIGMAP,
+            "BPLAB_CONSUMER_DEPLOYMENT": CONSUMER_DEPLOYMENT,
             "BPLAB_ADMIN_TOKEN": ADMIN_TOKEN,
             "BPLAB_DRIFT_CHECK_SECONDS": str(self.drift_check_seconds),
             "BPLAB_LIVENESS_ENDPOINT": f"http://127.0.0.1:{self.liveness_port}/healthz",

@@ -47,7 +47,7 @@ def test_apply_changes_every_pod_and_the_settings_file(operator_lab: OperatorLab
     assert lab.pod("consumer").config()["slow_down_factor"] == 5
 
     table = lab.plane.kubectl("-n", lab.namespace, "get", "bpc", "lab").splitlines()
-    assert table[0].split() == ["NAME", "MODE", "RATE", "PROCESSING-MS", "APPLIED", "OOM-KILLS", "AGE"]
+    assert table[0].split() == ["NAME", "MODE", "RATE", "PROCESSING-MS", "APPLIED", "OOM-KILLS", "CONSUMERS", "AGE"]
     assert table[1].split()[:5] == ["lab", "rate_limited", "50", "40", "True"]
     # The chart's Role was enough: kopf and the operator never met a 403.
     log = lab.operator.log()

@@ -8,6 +8,7 @@ import yaml
 
 from backpressure_lab.common.settings import camel, declared
 from backpressure_lab.consumer.settings import ConsumerSettings
+from backpressure_lab.operator.autoscale_spec import AutoscaleSettings
 from backpressure_lab.operator.crd import crd, render
 from backpressure_lab.producer.settings import ProducerSettings
 
@@ -24,8 +25,12 @@ def test_committed_crd_equals_the_generated_one() -> None:
 def test_every_declared_setting_is_in_the_spec_with_its_bounds() -> None:
     version = crd()["spec"]["versions"][0]
     spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
-    for section, settings_type in (("producer", ProducerSettings), ("consumer", ConsumerSettings)):
-        properties = spec[section]["properties"]
+    autoscale = spec["consumer"]["properties"]["autoscale"]
+    for properties, settings_type in (
+        (spec["producer"]["properties"], ProducerSettings),
+        ({k: v for k, v in spec["consumer"]["properties"].items() if k != "autoscale"}, ConsumerSettings),
+        (autoscale["properties"], AutoscaleSettings),
+    ):
         assert list(properties) == [camel(name) for name in declared(settings_type)]
         for name, bounds in declared(settings_type).items():
             prop = properties[camel(name)]
@@ -38,6 +43,12 @@ def test_every_declared_setting_is_in_the_spec_with_its_bounds() -> None:
     assert spec["consumer"]["properties"]["slowDownFactor"]["exclusiveMinimum"] is True
     assert "concurrency" in spec["consumer"]["properties"]
     assert spec["consumer"]["x-kubernetes-validations"]
+    assert autoscale["x-kubernetes-validations"] == [
+        {
+            "rule": "!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas",
+            "message": "minReplicas must be <= maxReplicas",
+        }
+    ]
 
 
 def test_status_subresource_printer_columns_and_names() -> None:
@@ -52,7 +63,16 @@ def test_status_subresource_printer_columns_and_names() -> None:
     version = document["spec"]["versions"][0]
     assert version["subresources"] == {"status": {}}
     columns = [c["name"] for c in version["additionalPrinterColumns"]]
-    assert columns == ["Mode", "Rate", "Processing-ms", "Applied", "OOM-Kills", "Age"]
+    assert columns == ["Mode", "Rate", "Processing-ms", "Applied", "OOM-Kills", "Consumers", "Age"]
     status = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]
-    for field in ("observedGeneration", "conditions", "settings", "pods", "oomKills", "lastOOMKill", "oomKillsCounted"):
+    for field in (
+        "observedGeneration",
+        "conditions",
+        "settings",
+        "pods",
+        "autoscale",
+        "oomKills",
+        "lastOOMKill",
+        "oomKillsCounted",
+    ):
         assert field in status

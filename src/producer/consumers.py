@@ -1,0 +1,86 @@
+"""Where the sender delivers: the consumer Service by default, or each ready consumer pod the operator lists.
+
+Behind one Service URL kube-proxy picks a pod per *connection*, and a pool of keep-alive connections can sit
+unevenly on the pods: one answers 503 while another idles, and adding consumers adds little. When the operator lists
+the ready consumer pods (PUT /admin/consumers), each send goes to the consumer with the fewest sends in flight (least
+outstanding requests, as Envoy and Finagle balance), and the sender's concurrency is `sender_concurrency` per
+listed consumer, so that scaling the consumers out really raises throughput.
+"""
+
+from __future__ import annotations
+
+import itertools
+from urllib.parse import urlsplit
+
+MAX_ENDPOINTS = 64
+EXAMPLE = '{"endpoints": ["http://10.244.0.7:8001", "http://10.244.0.9:8001"]}'
+
+
+class EndpointsError(ValueError):
+    """A consumer list the producer cannot use; the message says what to send instead."""
+
+
+def parse_endpoints(raw: object) -> tuple[str, ...]:
+    """The consumer base URLs in a PUT /admin/consumers body's `endpoints`, checked; [] means "the Service again"."""
+    if not isinstance(raw, list):
+        raise EndpointsError(f"endpoints must be a list of consumer base URLs such as {EXAMPLE} (got {raw!r})")
+    if len(raw) > MAX_ENDPOINTS:
+        raise EndpointsError(f"endpoints lists {len(raw)} consumers; at most {MAX_ENDPOINTS} are allowed")
+    urls: list[str] = []
+    for entry in raw:
+        parts = urlsplit(entry) if isinstance(entry, str) else None
+        if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"}:
+            raise EndpointsError(f"each endpoint must be a base URL like http://10.244.0.7:8001 (got {entry!r})")
+        url = entry.rstrip("/")
+        if url in urls:
+            raise EndpointsError(f"endpoint {url} is listed twice")
+        urls.append(url)
+    return tuple(urls)
+
+
+class ConsumerEndpoints:
+    """The consumers to send to, and the sends in flight to each."""
+
+    def __init__(self, service_url: str) -> None:
+        self.service_url = service_url.rstrip("/")
+        self._listed: tuple[str, ...] = ()
+        self._in_flight: dict[str, int] = {self.service_url: 0}
+        self._turn = itertools.count()
+
+    @property
+    def listed(self) -> tuple[str, ...]:
+        """What the operator listed (empty: it listed none, and the Service is used)."""
+        return self._listed
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return self._listed or (self.service_url,)
+
+    @property
+    def count(self) -> int:
+        return len(self.urls)
+
+    def replace(self, listed: tuple[str, ...]) -> None:
+        """Use these consumers from the next send on; sends in flight to a removed one finish where they are."""
+        self._listed = listed
+        for url in self.urls:
+            self._in_flight.setdefault(url, 0)
+
+    def acquire(self) -> str:
+        """The consumer for the next send: the fewest in flight, ties taken in turn."""
+        urls = self.urls
+        start = next(self._turn) % len(urls)
+        rotated = urls[start:] + urls[:start]
+        chosen = min(rotated, key=lambda url: self._in_flight.get(url, 0))
+        self._in_flight[chosen] = self._in_flight.get(chosen, 0) + 1
+        return chosen
+
+    def release(self, url: str) -> None:
+        remaining = self._in_flight.get(url, 0) - 1
+        if remaining > 0 or url in self.urls:
+            self._in_flight[url] = max(remaining, 0)
+        else:
+            self._in_flight.pop(url, None)
+
+    def in_flight(self) -> dict[str, int]:
+        return {url: self._in_flight.get(url, 0) for url in self.urls}
