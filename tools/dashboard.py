@@ -319,9 +319,7 @@ ROWS: list[tuple[str, list[Panel]]] = [
                 [
                     Target(f"count(backpressure_consumer_concurrency{{{CONSUMER}}})", "consumer pods"),
                     Target(f"max(backpressure_consumers{{{PRODUCER}}})", "consumers the producer sends to"),
-                    Target(
-                        f"sum(rate(backpressure_items_processed_total{{{CONSUMER}}}[{RATE}]))", "processed items/s"
-                    ),
+                    Target(f"sum(rate(backpressure_items_processed_total{{{CONSUMER}}}[{RATE}]))", "processed items/s"),
                     Target(f"sum(backpressure_queue_depth{{{PRODUCER}}})", "queue depth"),
                 ],
                 width=16,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -11,7 +12,8 @@ from typing import Any
 from backpressure_lab.cli.client import LabError
 from backpressure_lab.cli.exercises import CONFIG_NAME, Exercise
 
-EXPECTED_CONTEXT_PREFIX = "kind-backpressure-lab"
+# The lab's kubectl contexts: kind's (`make up`) and this machine's single node's (`make up CLUSTER=local`).
+EXPECTED_CONTEXT_PREFIXES = ("kind-backpressure-lab", "bplab-local")
 
 
 @dataclass(frozen=True)
@@ -34,11 +36,20 @@ class Cluster:
 
     def check_context(self) -> None:
         current = self._kubectl("config", "current-context").strip() if self.context is None else self.context
-        if not current.startswith(EXPECTED_CONTEXT_PREFIX):
+        if not current.startswith(EXPECTED_CONTEXT_PREFIXES):
             raise LabError(
-                f"kubectl's context is {current!r}, not the lab's {EXPECTED_CONTEXT_PREFIX!r}: "
-                f"run `kubectl config use-context {EXPECTED_CONTEXT_PREFIX}` or pass --context"
+                f"kubectl's context is {current!r}, not one of the lab's {' or '.join(EXPECTED_CONTEXT_PREFIXES)}: "
+                f"run `kubectl config use-context {EXPECTED_CONTEXT_PREFIXES[0]}` or pass --context"
             )
+
+    def admin_token(self) -> str | None:
+        """The bearer token the chart generated for the services' /admin/* (its Secret labelled component=admin);
+        None when the release brings its own Secret (then pass --token)."""
+        out = self._kubectl(
+            "get", "secret", "-l", "app.kubernetes.io/component=admin", "-o", "jsonpath={.items[*].data.token}"
+        )
+        tokens = [base64.b64decode(encoded).decode().strip() for encoded in out.split()]
+        return next((token for token in tokens if token), None)
 
     def apply(self, exercise: Exercise) -> None:
         self._kubectl("apply", "-f", "-", stdin=exercise.manifest())
