@@ -42,7 +42,7 @@ lint: install ## ruff (lint + format check) and mypy --strict
 	@$(BIN)/ruff format --check src tests bench tools
 	@$(BIN)/mypy -p backpressure_lab
 	@$(BIN)/mypy tests bench tools
-	@shellcheck -x -P SCRIPTDIR tools/*.sh tools/kind/*.sh tools/docker/*.sh .ci/run
+	@shellcheck -x -P SCRIPTDIR tools/*.sh tools/kind/*.sh tools/docker/*.sh tools/node/*.sh .ci/run
 
 .PHONY: local
 local: install ## Producer on :8000 and consumer on :8001 on localhost, as in the original lab (Ctrl-C stops both)
@@ -51,18 +51,23 @@ local: install ## Producer on :8000 and consumer on :8001 on localhost, as in th
 	  BPLAB_PORT=8000 $(BIN)/python -m backpressure_lab.producer & \
 	  echo "producer http://localhost:8000  consumer http://localhost:8001  (Ctrl-C stops both)"; wait
 
-##@ The lab on kind (needs Docker and the internet)
+##@ The lab on a cluster: CLUSTER=kind (default; Docker and the internet) or CLUSTER=local (this machine's own node, root)
+# kind: a kind cluster with kube-prometheus-stack (tools/kind/). local: a real single node on this machine (kubelet,
+# containerd, the control plane, CoreDNS; no registry needed, no Prometheus/Grafana; tools/node/, docs/node.md).
+CLUSTER ?= kind
+cluster_scripts = tools/$(if $(filter kind,$(CLUSTER)),kind,$(if $(filter local,$(CLUSTER)),node,$(error CLUSTER must be kind or local, not "$(CLUSTER)")))
+
 .PHONY: up
-up: ## Create the kind cluster and install kube-prometheus-stack, Jaeger and the lab; print the URLs (idempotent)
-	@tools/kind/up.sh
+up: ## Bring the lab up (CLUSTER=kind: kind + kube-prometheus-stack + Jaeger + the lab; CLUSTER=local: this node); print the URLs (idempotent)
+	@$(cluster_scripts)/up.sh
 
 .PHONY: down
-down: ## Delete the kind cluster and everything in it
-	@tools/kind/down.sh
+down: ## Remove the cluster (CLUSTER=kind: delete the kind cluster; CLUSTER=local: stop the node, leave nothing running)
+	@$(cluster_scripts)/down.sh
 
 .PHONY: e2e
-e2e: install ## The kind path end to end: make up, helm test, bplab checks, the OOM lesson in kubectl describe and events
-	@tools/kind/e2e.sh
+e2e: install ## End to end on CLUSTER (kind|local): make up, helm test, bplab checks, the OOM lesson in kubectl describe and events
+	@$(cluster_scripts)/e2e.sh
 
 .PHONY: image
 image: ## Build the lab's image (one image for producer, consumer and operator), tagged by its inputs' hash

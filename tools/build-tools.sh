@@ -4,7 +4,7 @@
 #   ${BPLAB_CACHE:-$HOME/.cache/backpressure-lab}/<component>-<version>/bin/<binary>
 #
 # Usage: tools/build-tools.sh                 build every missing tool
-#        tools/build-tools.sh etcd kubernetes build a subset (components: etcd kubernetes helm kind jaeger)
+#        tools/build-tools.sh etcd kubernetes build a subset (components: etcd kubernetes helm kind jaeger coredns)
 #        tools/build-tools.sh --print-dirs    print COMPONENT=<bin dir> lines and exit (builds nothing)
 #
 # A binary already in the cache is never rebuilt, so a second run builds nothing. A binary of exactly the pinned
@@ -15,13 +15,15 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=/dev/null
 . "$root/versions.env"
 
-# The Kubernetes commands `make tools` builds from tools/go/kubernetes. Adding one (issue H: kubelet, kube-scheduler,
-# kube-proxy) is one word here; the wrapper's go.mod already lists them all as tools.
-K8S_BINARIES=(kube-apiserver kube-controller-manager kubectl)
+# The Kubernetes commands `make tools` builds from tools/go/kubernetes, one release for the whole cluster: the control
+# plane and kubectl (control-plane tier, kind), and the node's kubelet, kube-scheduler and kube-proxy (the single-node
+# path, docs/node.md). The wrapper's go.mod lists all six as tools. Each binary is checked on its own, so a cache dir
+# made before a name was added here gets just the missing ones built.
+K8S_BINARIES=(kube-apiserver kube-controller-manager kubectl kube-scheduler kube-proxy kubelet)
 # Upstream builds every Kubernetes command with CGO_ENABLED=0 except the kubelet.
 K8S_CGO_BINARIES=(kubelet)
 
-ALL_COMPONENTS=(etcd kubernetes helm kind jaeger)
+ALL_COMPONENTS=(etcd kubernetes helm kind jaeger coredns)
 cache="${BPLAB_CACHE:-$HOME/.cache/backpressure-lab}"
 
 export GOTOOLCHAIN=local
@@ -34,6 +36,7 @@ dir_of() {  # component -> bin dir
     helm) echo "$cache/helm-$HELM_VERSION/bin" ;;
     kind) echo "$cache/kind-$KIND_VERSION/bin" ;;
     jaeger) echo "$cache/jaeger-$JAEGER_VERSION/bin" ;;
+    coredns) echo "$cache/coredns-$COREDNS_VERSION/bin" ;;
     *) echo "unknown component: $1 (known: ${ALL_COMPONENTS[*]})" >&2; return 1 ;;
   esac
 }
@@ -64,6 +67,8 @@ path_version_matches() {  # binary -> 0 when `binary` on PATH reports the pinned
           [[ "$out" == "kind $KIND_VERSION "* ]] ;;
     jaeger) out="$(timeout 10 "$path" version 2>/dev/null)" || return 1
           grep -q "\"gitVersion\": *\"v$JAEGER_IMAGE_TAG\"" <<<"$out" ;;
+    coredns) out="$(timeout 10 "$path" -version 2>/dev/null)" || return 1
+          grep -q "^CoreDNS-${COREDNS_VERSION#v}$" <<<"$out" ;;
     *) return 1 ;;
   esac
 }
@@ -216,6 +221,20 @@ build_jaeger() {
   (cd "$root/tools/go/jaeger" && timed "jaeger $JAEGER_VERSION" env CGO_ENABLED=0 go build -trimpath \
       -ldflags "-X $pkg.latestVersion=v$JAEGER_IMAGE_TAG -X $pkg.date=$date" \
       -o "$tmp/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger)
+  install_into "$tmp" "$dir"; rmdir "$tmp"
+}
+
+build_coredns() {
+  local dir; dir="$(dir_of coredns)"
+  needs_build "$dir" coredns || { log "coredns $COREDNS_VERSION: up to date ($dir)"; return 0; }
+  check_go
+  local tmp; tmp="$(mktemp -d "$cache/.build.XXXXXX")"
+  log "coredns $COREDNS_VERSION: go install github.com/coredns/coredns@$COREDNS_VERSION -> $dir/coredns"
+  # CoreDNS's Makefile: CGO off, -s -w, the commit on coremain.GitCommit (the proxy has no commit: the tag instead);
+  # -trimpath for a reproducible binary. Its go.mod has no replaces, so `go install pkg@version` builds it as released.
+  timed "coredns $COREDNS_VERSION" env GOFLAGS="${GOFLAGS//-mod=mod/}" GOBIN="$tmp" CGO_ENABLED=0 go install -trimpath \
+      -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
+      "github.com/coredns/coredns@$COREDNS_VERSION"
   install_into "$tmp" "$dir"; rmdir "$tmp"
 }
 

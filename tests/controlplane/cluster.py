@@ -158,8 +158,23 @@ def _openssl(*args: str) -> None:
 
 
 @dataclass(frozen=True)
+class LeafCert:
+    """One more certificate `Pki.generate` signs: `<name>.crt`/`<name>.key`, e.g. a node's kubelet or kube-proxy."""
+
+    name: str
+    subject: str  # e.g. "/O=system:nodes/CN=system:node:bplab-node"
+    usage: str  # extendedKeyUsage: clientAuth or serverAuth
+    san: str | None = None  # subjectAltName, e.g. "IP:10.200.0.1,DNS:localhost"
+    ca: str = "ca"  # the signing CA's file stem: "ca" or "front-proxy-ca"
+
+
+@dataclass(frozen=True)
 class Pki:
-    """Certificates and keys for one control plane, made with the openssl CLI (ECDSA P-256: fast to generate)."""
+    """Certificates and keys for one control plane, made with the openssl CLI (ECDSA P-256: fast to generate).
+
+    The defaults are the test control plane's; the single node (tools/node/node.py) adds SANs to the apiserver's
+    serving certificate (its node address, the `kubernetes` Service IP) and its own leaves (kubelet, scheduler, ...).
+    """
 
     directory: Path
     ca_cert: Path
@@ -176,16 +191,28 @@ class Pki:
     front_proxy_client_cert: Path
     front_proxy_client_key: Path
 
+    def leaf(self, name: str) -> tuple[Path, Path]:
+        """(certificate, key) of a leaf by its name, e.g. one of `generate`'s `extra_leaves`."""
+        return self.directory / f"{name}.crt", self.directory / f"{name}.key"
+
     @classmethod
-    def generate(cls, directory: Path) -> Pki:
+    def generate(
+        cls,
+        directory: Path,
+        *,
+        apiserver_sans: Sequence[str] = (),
+        extra_leaves: Sequence[LeafCert] = (),
+        days: int = 7,
+        ca_name: str = "backpressure-lab-test-ca",
+    ) -> Pki:
         if shutil.which("openssl") is None:
             raise ToolsMissingError("openssl not found on PATH (apt-get install openssl)")
         directory.mkdir(parents=True, exist_ok=True)
         ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         d = directory
         _openssl(
-            "req", "-x509", *ec, "-keyout", str(d / "ca.key"), "-out", str(d / "ca.crt"), "-days", "7",
-            "-subj", "/CN=backpressure-lab-test-ca",
+            "req", "-x509", *ec, "-keyout", str(d / "ca.key"), "-out", str(d / "ca.crt"), "-days", str(days),
+            "-subj", f"/CN={ca_name}",
             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
         )  # fmt: skip
 
@@ -193,7 +220,7 @@ class Pki:
         # (e.g. metrics-server) with a client cert from it, and publishes it in extension-apiserver-authentication.
         _openssl(
             "req", "-x509", *ec, "-keyout", str(d / "front-proxy-ca.key"), "-out", str(d / "front-proxy-ca.crt"),
-            "-days", "7", "-subj", "/CN=backpressure-lab-front-proxy-ca",
+            "-days", str(days), "-subj", "/CN=backpressure-lab-front-proxy-ca",
             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
         )  # fmt: skip
 
@@ -201,7 +228,7 @@ class Pki:
             extra = ["-addext", f"subjectAltName={san}"] if san else []
             _openssl(
                 "req", "-x509", *ec, "-keyout", str(d / f"{name}.key"), "-out", str(d / f"{name}.crt"),
-                "-CA", str(d / f"{ca}.crt"), "-CAkey", str(d / f"{ca}.key"), "-days", "7", "-subj", subject,
+                "-CA", str(d / f"{ca}.crt"), "-CAkey", str(d / f"{ca}.key"), "-days", str(days), "-subj", subject,
                 "-addext", "basicConstraints=critical,CA:FALSE",
                 "-addext", "keyUsage=critical,digitalSignature,keyEncipherment",
                 "-addext", f"extendedKeyUsage={usage}", *extra,
@@ -211,13 +238,18 @@ class Pki:
             "apiserver",
             "/CN=kube-apiserver",
             "serverAuth",
-            f"IP:{LOOPBACK},DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc",
-        )
+            ",".join([
+                f"IP:{LOOPBACK}", "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default",
+                "DNS:kubernetes.default.svc", *apiserver_sans,
+            ]),
+        )  # fmt: skip
         # The admin is in system:masters: cluster-admin whatever RBAC says (as kubeadm's admin.conf was).
         leaf("admin", "/O=system:masters/CN=backpressure-lab-admin", "clientAuth")
         # The identity the bootstrap RBAC policy grants kube-controller-manager.
         leaf("controller-manager", "/CN=system:kube-controller-manager", "clientAuth")
         leaf("front-proxy-client", "/CN=front-proxy-client", "clientAuth", ca="front-proxy-ca")
+        for extra in extra_leaves:
+            leaf(extra.name, extra.subject, extra.usage, extra.san, ca=extra.ca)
         _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", str(d / "sa.key"))
         _openssl("pkey", "-in", str(d / "sa.key"), "-pubout", "-out", str(d / "sa.pub"))
         for key in d.glob("*.key"):
@@ -244,8 +276,10 @@ def write_kubeconfig(
     client_key: Path | None = None,
     token: str | None = None,
     namespace: str = "default",
+    context: str | None = None,
 ) -> Path:
-    """Write a one-cluster, one-user kubeconfig (JSON is valid YAML) and return its path."""
+    """Write a one-cluster, one-user kubeconfig (JSON is valid YAML) and return its path. The context is named
+    `context`, or after the user."""
     credentials: dict[str, str] = {}
     if client_cert is not None and client_key is not None:
         credentials = {"client-certificate": str(client_cert), "client-key": str(client_key)}
@@ -256,8 +290,8 @@ def write_kubeconfig(
         "kind": "Config",
         "clusters": [{"name": "bplab", "cluster": {"server": server, "certificate-authority": str(ca_cert)}}],
         "users": [{"name": user, "user": credentials}],
-        "contexts": [{"name": user, "context": {"cluster": "bplab", "user": user, "namespace": namespace}}],
-        "current-context": user,
+        "contexts": [{"name": context or user, "context": {"cluster": "bplab", "user": user, "namespace": namespace}}],
+        "current-context": context or user,
         "preferences": {},
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,16 +1,10 @@
 #!/usr/bin/env bash
-# Stop the node started by tools/node/up.sh (by the PID in /run/bplab-node.pid, checked to be `node.py up`), then
-# remove whatever is left (tools/node/node.py down). Idempotent.
-set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"; pidfile=/run/bplab-node.pid
-if [[ -s $pidfile ]]; then
-  pid="$(cat "$pidfile")"
-  if { tr "\0" " " < "/proc/$pid/cmdline"; } 2>/dev/null | grep -q "node.py up"; then
-    kill -TERM "$pid"
-    for _ in $(seq 180); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
-  fi
-  rm -f "$pidfile"
-fi
-py="${PYTHON:-python3}"; [[ -z ${PYTHON:-} && -x $here/../../.venv/bin/python ]] && py="$here/../../.venv/bin/python"
-"$py" "$here/node.py" down
+# `make down CLUSTER=local`: stop the single node and everything in it (pods, components, network, cgroups, iptables
+# rules; tools/node/stop.sh). Images stay imported and the PKI/config in $BPLAB_NODE_DIR stays for the next start.
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+[[ $(id -u) == 0 ]] || die "the local cluster needs root: run as root"
+step "stopping the local node"
+start=$(date +%s)
+"$here/stop.sh" 2>&1 | tail -1
+echo "stopped in $(( $(date +%s) - start )) s"

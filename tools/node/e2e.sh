@@ -1,29 +1,66 @@
 #!/usr/bin/env bash
-# Prototype of `make e2e CLUSTER=local`: the lab on the single node of this machine (tools/node/up.sh), installed
-# with helm from the chart, every pod Running, helm test, then the OOM lesson (tools/node/oom-lesson.sh).
-# The image: BPLAB_IMAGE (default backpressure-lab:node), built with Docker and exported by tools/node/images.sh.
-# KEEP=1 leaves the node running at the end; otherwise it is stopped and cleaned (tools/node/down.sh).
-set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"; root="$(cd "$here/../.." && pwd)"
-. "$root/versions.env"
-cache="${BPLAB_CACHE:-$HOME/.cache/backpressure-lab}"
-kubectl="$cache/kubernetes-$KUBERNETES_VERSION/bin/kubectl"; helm="$cache/helm-$HELM_VERSION/bin/helm"
-image="${BPLAB_IMAGE:-backpressure-lab:node}"; tag="${image##*:}"; repo="${image%:*}"
-ns=backpressure-lab; release=backpressure-lab
-step() { printf '\n== %s (%s)\n' "$*" "$(date -u +%T)"; }
-[[ ${KEEP:-0} == 1 ]] || trap '"$here/down.sh" >/dev/null 2>&1 || true' EXIT
+# `make e2e CLUSTER=local`: the lab end to end on this machine's single node, with the same checks as on kind:
+#   make up CLUSTER=local (node + chart) -> every pod Running -> helm test -> `bplab --cluster check all` (every
+#   exercise's promise, applied with kubectl) -> the OOM lesson (tools/node/oom-lesson.sh: OOMKilled in kubectl
+#   describe, the restart count up, the operator's OOMKilled event, the restarted pod on the current settings).
+# Lines starting with "e2e: " are the facts it established (tests/node reads them). On failure it dumps pods, events,
+# describes and logs before anything goes away. The node is stopped at the end (also on failure) unless KEEP=1.
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+started=$(date +%s)
+fact() { printf 'e2e: %s\n' "$*"; }
 
-step "node up"; s=$(date +%s)
-KUBECONFIG="$("$here/up.sh")"; export KUBECONFIG
-echo "node ready in $(( $(date +%s) - s )) s"; "$kubectl" get nodes -o wide
+dump() {
+  if ! node_running; then
+    step "failure while the node was not running (see above; the node's own log: $STATE/node.log)"; return
+  fi
+  step "failure: dumping pods, events, describes and logs of namespace $NAMESPACE"
+  kubectl -n "$NAMESPACE" get pods,bpc -o wide || true
+  kubectl -n "$NAMESPACE" get events --sort-by=.lastTimestamp || true
+  kubectl -n "$NAMESPACE" describe pods,bpc || true
+  for pod in $(kubectl -n "$NAMESPACE" get pods -o name 2>/dev/null); do
+    echo "--- logs $pod"; kubectl -n "$NAMESPACE" logs "$pod" --all-containers --previous 2>/dev/null || true
+    kubectl -n "$NAMESPACE" logs "$pod" --all-containers --tail=200 || true
+  done
+  echo "--- node: $STATE/node.log (last 20 lines); component logs in $STATE/logs/"; tail -20 "$STATE/node.log" || true
+}
+finish() {
+  local code=$?
+  (( code == 0 )) || dump
+  if [[ ${KEEP:-0} == 1 ]]; then echo "KEEP=1: the node keeps running (make down CLUSTER=local stops it)"; else "$here/down.sh"; fi
+  exit "$code"
+}
+trap finish EXIT
+use_node
 
-step "helm upgrade --install $release ($image)"; s=$(date +%s)
-"$helm" upgrade --install "$release" "$root/charts/backpressure-lab" -n "$ns" --create-namespace \
-  --set producer.image.repository="$repo" --set consumer.image.repository="$repo" --set operator.image.repository="$repo" \
-  --set producer.image.tag="$tag" --set consumer.image.tag="$tag" --set operator.image.tag="$tag" \
-  --set jaeger.image.tag="$JAEGER_IMAGE_TAG" --wait --timeout 5m >/dev/null
-echo "installed and every Deployment available in $(( $(date +%s) - s )) s"
-"$kubectl" -n "$ns" get pods -o wide
-step "helm test"; "$helm" test "$release" -n "$ns" --timeout 4m | grep -E "TEST SUITE|Phase"
-step "OOM lesson"; "$here/oom-lesson.sh"
-step "e2e passed"
+step "make up CLUSTER=local"
+"$here/up.sh" | while IFS= read -r line; do
+  echo "$line"; if [[ $line == "node ready in "* ]]; then fact "$line"; fi
+done
+node="$(kubectl get node -o jsonpath='{.items[0].metadata.name} {.items[0].status.nodeInfo.kubeletVersion} {.items[0].status.nodeInfo.containerRuntimeVersion} {.items[0].status.conditions[?(@.type=="Ready")].status}')"
+fact "node status: $node"
+
+step "every pod Running"
+kubectl -n "$NAMESPACE" wait --for=condition=Ready pod -l "app.kubernetes.io/instance=$RELEASE,app.kubernetes.io/component!=test" --timeout=180s >/dev/null
+kubectl -n "$NAMESPACE" get pods -o wide
+phases="$(kubectl -n "$NAMESPACE" get pods -l 'app.kubernetes.io/component!=test' -o jsonpath='{range .items[*]}{.status.phase}{"\n"}{end}')"
+running="$(grep -c '^Running$' <<<"$phases" || true)"; total="$(grep -c . <<<"$phases" || true)"
+(( total > 0 && running == total )) || { echo "not every pod is Running: $running of $total" >&2; false; }
+fact "pods Running $running/$total"
+
+step "helm test"
+timeout 300 helm test "$RELEASE" -n "$NAMESPACE" --timeout 4m
+fact "helm test passed: $(kubectl -n "$NAMESPACE" get pods -l app.kubernetes.io/component=test -o jsonpath='{range .items[*]}{.metadata.name}={.status.phase} {end}')"
+
+step "the exercise checks against the node (bplab --cluster check all)"
+# bplab reaches the services on their NodePorts at the node's address (what a learner's curl would use here).
+checks="$(mktemp)"; code=0
+timeout 1800 "$root/.venv/bin/bplab" --cluster --context "$CONTEXT" --namespace "$NAMESPACE" \
+  --producer "http://$NODE_IP:30800" --consumer "http://$NODE_IP:30801" check all | tee "$checks" || code=$?
+fact "exercise checks: $(grep -c '^PASS' "$checks" || true) PASS, $(grep -c '^FAIL' "$checks" || true) FAIL"
+rm -f "$checks"
+(( code == 0 )) || { echo "bplab --cluster check all exited $code" >&2; exit "$code"; }
+
+step "the OOM lesson"
+"$here/oom-lesson.sh"
+fact "passed in $(( $(date +%s) - started )) s"

@@ -1,15 +1,17 @@
-"""A real single Kubernetes node on this machine (issue H): containerd + kubelet + the control plane + kube-proxy.
+"""A real single Kubernetes node on this machine: containerd + kubelet + the control plane + kube-proxy + CoreDNS.
 
     python3 tools/node/node.py up      # foreground: starts everything, prints READY, stays until SIGTERM/SIGINT
     python3 tools/node/node.py down    # cleanup only: whatever a killed `up` left (processes, mounts, netns, cgroups,
                                        # iptables chains, the node bridge); safe to run any time, idempotent
+    python3 tools/node/node.py leftovers   # JSON of whatever of the node is still there; exit 1 if anything
 
-`tools/node/up.sh` / `tools/node/down.sh` run `up` in the background with a pidfile.
+`tools/node/start.sh` / `tools/node/stop.sh` run `up` in the background with a pidfile; `make up CLUSTER=local`
+(tools/node/up.sh) adds the images and the lab's chart on top.
 
-Everything this starts comes from the pinned release (versions.env) built by tools/build-tools.sh plus
-tools/node/build-node-binaries.sh, and Debian's containerd, runc and containernetworking-plugins. The process handling
-(process groups, PDEATHSIG, stop by our own PIDs) is tests/controlplane/cluster.py's; this file adds a PKI with the
-node's identities, a non-loopback advertise address, the scheduler, the kubelet and kube-proxy.
+Everything this starts comes from the pinned releases (versions.env) built by tools/build-tools.sh (`make tools`), and
+Debian's containerd, runc and containernetworking-plugins. The process handling (process groups, PDEATHSIG, stop by
+our own PIDs) and the PKI are tests/controlplane/cluster.py's; this file adds the node's certificates, a non-loopback
+advertise address, the scheduler, the kubelet and kube-proxy. The admin kubeconfig's context is `bplab-local`.
 
 Layout (all our own names, nothing shared with another containerd/docker/kubelet):
   state dir  $BPLAB_NODE_DIR (default /var/lib/bplab-node): pki, kubeconfigs, configs, logs, etcd data, kubelet root
@@ -39,7 +41,7 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from tests.controlplane import cluster  # noqa: E402
-from tests.controlplane.cluster import ManagedProcess, _openssl, wait_until, write_kubeconfig  # noqa: E402
+from tests.controlplane.cluster import LeafCert, ManagedProcess, Pki, wait_until, write_kubeconfig  # noqa: E402
 
 NODE_NAME = "bplab-node"
 NODE_BRIDGE = "bplab-node0"
@@ -52,6 +54,8 @@ DNS_IP = "10.96.0.10"
 APISERVER_PORT = 6443
 CGROUP_ROOT = "bplab"
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10.1"
+# The admin kubeconfig's context: `bplab --cluster` accepts it as the lab's (src/cli/cluster.py).
+CONTEXT = "bplab-local"
 FORWARD_CHAIN = "BPLAB-FORWARD"
 
 STATE = Path(os.environ.get("BPLAB_NODE_DIR", "/var/lib/bplab-node"))
@@ -70,8 +74,10 @@ def log(msg: str) -> None:
     print(f"[node {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def run(*args: str, check: bool = True, quiet: bool = False) -> subprocess.CompletedProcess[str]:
-    res = subprocess.run(list(args), capture_output=True, text=True, check=False)
+def run(
+    *args: str, check: bool = True, quiet: bool = False, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    res = subprocess.run(list(args), input=stdin, capture_output=True, text=True, check=False)
     if check and res.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} -> {res.returncode}: {res.stderr.strip()}")
     if not quiet and res.returncode != 0:
@@ -83,7 +89,7 @@ def k8s_bin(name: str) -> str:
     version = cluster.read_versions()["KUBERNETES_VERSION"]
     path = CACHE / f"kubernetes-{version}" / "bin" / name
     if not os.access(path, os.X_OK):
-        raise SystemExit(f"{path} missing: run tools/build-tools.sh kubernetes && tools/node/build-node-binaries.sh")
+        raise SystemExit(f"{path} missing: run `make tools`")
     return str(path)
 
 
@@ -91,47 +97,34 @@ def k8s_bin(name: str) -> str:
 
 
 def make_pki() -> None:
-    d = PKI
-    if (d / "done").exists():
-        return
-    shutil.rmtree(d, ignore_errors=True)
-    d.mkdir(parents=True)
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    for ca, cn in (("ca", "bplab-node-ca"), ("front-proxy-ca", "bplab-front-proxy-ca")):
-        _openssl("req", "-x509", *ec, "-keyout", str(d / f"{ca}.key"), "-out", str(d / f"{ca}.crt"), "-days", "365",
-                 "-subj", f"/CN={cn}", "-addext", "basicConstraints=critical,CA:TRUE",
-                 "-addext", "keyUsage=critical,keyCertSign,cRLSign")  # fmt: skip
-
-    def leaf(name: str, subject: str, usage: str, san: str | None = None, ca: str = "ca") -> None:
-        extra = ["-addext", f"subjectAltName={san}"] if san else []
-        _openssl("req", "-x509", *ec, "-keyout", str(d / f"{name}.key"), "-out", str(d / f"{name}.crt"),
-                 "-CA", str(d / f"{ca}.crt"), "-CAkey", str(d / f"{ca}.key"), "-days", "365", "-subj", subject,
-                 "-addext", "basicConstraints=critical,CA:FALSE",
-                 "-addext", "keyUsage=critical,digitalSignature,keyEncipherment",
-                 "-addext", f"extendedKeyUsage={usage}", *extra)  # fmt: skip
-
-    leaf("apiserver", "/CN=kube-apiserver", "serverAuth",
-         f"IP:{NODE_IP},IP:{KUBERNETES_SVC_IP},IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,"
-         "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local")  # fmt: skip
-    leaf("admin", "/O=system:masters/CN=bplab-admin", "clientAuth")
-    leaf("controller-manager", "/CN=system:kube-controller-manager", "clientAuth")
-    leaf("scheduler", "/CN=system:kube-scheduler", "clientAuth")
-    leaf("kube-proxy", "/CN=system:kube-proxy", "clientAuth")
-    leaf("kubelet-client", f"/O=system:nodes/CN=system:node:{NODE_NAME}", "clientAuth")
-    leaf("kubelet-serving", f"/CN={NODE_NAME}", "serverAuth", f"IP:{NODE_IP},DNS:{NODE_NAME},DNS:localhost")
-    # kube-apiserver -> kubelet (logs, exec, port-forward): kubeadm's apiserver-kubelet-client.
-    leaf("apiserver-kubelet-client", "/O=kubeadm:cluster-admins/CN=kube-apiserver-kubelet-client", "clientAuth")
-    leaf("front-proxy-client", "/CN=front-proxy-client", "clientAuth", ca="front-proxy-ca")
-    _openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", str(d / "sa.key"))
-    _openssl("pkey", "-in", str(d / "sa.key"), "-pubout", "-out", str(d / "sa.pub"))
-    for key in d.glob("*.key"):
-        key.chmod(0o600)
-    (d / "done").write_text("")
+    """The control plane's PKI (cluster.Pki) plus the node's identities, fresh at every start (0.1 s): etcd starts
+    empty each time anyway, and nothing can hold on to an old or expired certificate."""
+    shutil.rmtree(PKI, ignore_errors=True)
+    Pki.generate(
+        PKI,
+        days=365,
+        ca_name="bplab-node-ca",
+        apiserver_sans=[f"IP:{NODE_IP}", f"IP:{KUBERNETES_SVC_IP}", "DNS:kubernetes.default.svc.cluster.local"],
+        extra_leaves=[
+            LeafCert("scheduler", "/CN=system:kube-scheduler", "clientAuth"),
+            LeafCert("kube-proxy", "/CN=system:kube-proxy", "clientAuth"),
+            # The Node authorizer and NodeRestriction know the kubelet by this name and group.
+            LeafCert("kubelet-client", f"/O=system:nodes/CN=system:node:{NODE_NAME}", "clientAuth"),
+            LeafCert(
+                "kubelet-serving", f"/CN={NODE_NAME}", "serverAuth", f"IP:{NODE_IP},DNS:{NODE_NAME},DNS:localhost"
+            ),
+            # kube-apiserver -> kubelet (logs, exec, port-forward): kubeadm's apiserver-kubelet-client.
+            LeafCert(
+                "apiserver-kubelet-client", "/O=kubeadm:cluster-admins/CN=kube-apiserver-kubelet-client", "clientAuth"
+            ),
+        ],
+    )
 
 
-def kubeconfig(name: str, cert: str) -> Path:
+def kubeconfig(name: str, cert: str, context: str | None = None) -> Path:
     return write_kubeconfig(STATE / f"{name}.kubeconfig", f"https://{NODE_IP}:{APISERVER_PORT}", PKI / "ca.crt",
-                            name, client_cert=PKI / f"{cert}.crt", client_key=PKI / f"{cert}.key")  # fmt: skip
+                            name, client_cert=PKI / f"{cert}.crt", client_key=PKI / f"{cert}.key",
+                            context=context)  # fmt: skip
 
 
 # --- Host network -------------------------------------------------------------------------------------------------
@@ -224,17 +217,43 @@ def ctr(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return run("ctr", "--address", str(CTRD_SOCK), "-n", "k8s.io", *args, check=check)
 
 
+IMAGES = CACHE / "node" / "images"
+PROJECT_IMAGE_PREFIX = "docker.io/library/backpressure-lab:"
+
+
 def import_images() -> None:
-    """The pause image (built here) and the project's image (docker save'd by tools/node/images.sh) into k8s.io."""
+    """Every tarball tools/node/images.sh left (pause, CoreDNS, Jaeger, the project's image) into k8s.io: once per
+    content (a record of what was imported keeps restarts fast; a rebuilt image under the same tag is imported
+    again). The project's images that are no longer there (older tags) are removed, so containerd's root does not grow
+    per build (image GC is off: nothing could be pulled back)."""
     have = ctr("images", "ls", "-q").stdout.split()
-    for tar in sorted((CACHE / "node" / "images").glob("*.tar")):
-        ref_file = tar.with_suffix(".ref")
+    record_file = CTRD_ROOT / "bplab-imported.json"
+    record: dict[str, str] = json.loads(record_file.read_text()) if record_file.exists() else {}
+    wanted = set()
+    for tar in sorted(IMAGES.glob("*.tar")):
+        ref_file, id_file = tar.with_suffix(".ref"), tar.with_suffix(".id")
         ref = ref_file.read_text().strip() if ref_file.exists() else ""
-        if ref and ref in have:
+        stat = tar.stat()
+        content = id_file.read_text().strip() if id_file.exists() else f"{stat.st_size}:{stat.st_mtime_ns}"
+        wanted.add(ref)
+        if ref and ref in have and record.get(ref) == content:
             continue
         t0 = time.monotonic()
         ctr("images", "import", "--all-platforms", str(tar))
+        record[ref] = content
+        record_file.write_text(json.dumps(record, indent=2) + "\n")
         log(f"imported {tar.name} ({ref}) in {time.monotonic() - t0:.1f} s")
+    stale = [ref for ref in have if ref.startswith(PROJECT_IMAGE_PREFIX) and ref not in wanted]
+    if stale:
+        ctr("images", "rm", *stale, check=False)
+        # The CRI plugin also names each image by its id (sha256:...): drop the ids no tag points at any more, so
+        # containerd's garbage collector frees the content.
+        rows = [line.split() for line in ctr("images", "ls").stdout.splitlines()[1:] if line.strip()]
+        tagged = {row[2] for row in rows if not row[0].startswith("sha256:")}
+        orphans = [row[0] for row in rows if row[0].startswith("sha256:") and row[2] not in tagged]
+        if orphans:
+            ctr("images", "rm", *orphans, check=False)
+        log(f"removed older project images: {stale}")
 
 
 # --- configs for the kubelet and kube-proxy -----------------------------------------------------------------------
@@ -327,10 +346,11 @@ class Node:
         self.procs.append(proc)
         return proc
 
-    def kubectl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def kubectl(self, *args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
         return run(
-            k8s_bin("kubectl"), f"--kubeconfig={STATE / 'admin.kubeconfig'}", *args, check=check, quiet=not check
-        )
+            k8s_bin("kubectl"), f"--kubeconfig={STATE / 'admin.kubeconfig'}", *args, check=check, quiet=not check,
+            stdin=stdin,
+        )  # fmt: skip
 
     def up(self) -> None:  # noqa: PLR0915 (one linear start sequence, kept in order on purpose)
         versions = cluster.read_versions()
@@ -395,7 +415,7 @@ class Node:
             f"--proxy-client-key-file={p / 'front-proxy-client.key'}",
             "--allow-privileged=true", "--profiling=false", "--v=1",
         ])  # fmt: skip
-        admin = kubeconfig("admin", "admin")
+        admin = kubeconfig("admin", "admin", context=CONTEXT)
         wait_until(lambda: self.kubectl("get", "--raw=/readyz", check=False).returncode == 0, timeout=60,
                    what="kube-apiserver /readyz", proc=api, interval=0.3)  # fmt: skip
         self.mark("apiserver_ready")
@@ -454,11 +474,13 @@ class Node:
 
         wait_until(proxy_ok, timeout=60, what="kube-proxy /healthz", proc=proxy, interval=0.3)
         self.mark("kube_proxy_ready")
-        # Service DNS: CoreDNS (tools/node/build-coredns.sh) as kube-dns at DNS_IP, when its image was built.
-        if (CACHE / "node" / "images" / "coredns.tar").exists():
-            self.kubectl("apply", "-f", str(Path(__file__).parent / "manifests" / "coredns.yaml"))
-            self.kubectl("-n", "kube-system", "rollout", "status", "deploy/coredns", "--timeout=120s")
-            self.mark("coredns_ready")
+        # Service DNS: CoreDNS (built by `make tools`, packed by tools/node/images.sh) as kube-dns at DNS_IP; the
+        # chart's pods find each other by Service name, as on kind.
+        manifest = (Path(__file__).parent / "manifests" / "coredns.yaml").read_text()
+        coredns_ref = (IMAGES / "coredns.ref").read_text().strip()
+        self.kubectl("apply", "-f", "-", stdin=manifest.replace("COREDNS_IMAGE", coredns_ref))
+        self.kubectl("-n", "kube-system", "rollout", "status", "deploy/coredns", "--timeout=120s")
+        self.mark("coredns_ready")
         (STATE / "timings.json").write_text(json.dumps(self.timings, indent=2) + "\n")
         log(f"READY: export KUBECONFIG={admin}")
 
@@ -502,14 +524,45 @@ def _pids_with_arg(needle: str) -> list[int]:
     return [p for p in pids if p != os.getpid()]
 
 
+# What identifies the node's processes: our own paths and flags in their command lines.
+PROCESS_NEEDLES = [str(CTRD_SOCK), str(STATE / "containerd.toml"), str(KUBELET_ROOT), str(STATE / "kube-proxy-config"),
+                   str(STATE / "etcd-data"), f"--advertise-address={NODE_IP}", str(STATE / "system:kube-")]  # fmt: skip
+IPTABLES_TABLES = ("filter", "nat", "mangle")
+
+
+def _our_chains(table: str) -> tuple[list[str], list[str]]:
+    """(our chains in `table`, the table's rules as iptables-save prints them)."""
+    rules = run("iptables-save", "-t", table, check=False, quiet=True).stdout.splitlines()
+    chains = [
+        r[1:].split()[0] for r in rules if r.startswith(":") and r[1:].startswith(("KUBE-", "CNI-", FORWARD_CHAIN))
+    ]
+    return chains, rules
+
+
+def _our_mounts() -> list[str]:
+    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
+    return [m for m in mounts if m.startswith((str(KUBELET_ROOT), str(CTRD_STATE), str(CTRD_ROOT), "/run/netns/cni-"))]
+
+
+def leftovers() -> dict[str, list[str]]:
+    """What of the node is still on the machine: processes, iptables chains, links, cgroups, mounts, netns."""
+    links = run("ip", "-o", "link", "show", check=False, quiet=True).stdout.splitlines()
+    return {
+        "processes": [str(pid) for pid in sorted({pid for n in PROCESS_NEEDLES for pid in _pids_with_arg(n)})],
+        "iptables_chains": [f"{table}/{chain}" for table in IPTABLES_TABLES for chain in _our_chains(table)[0]],
+        "links": [line.split(":")[1].strip() for line in links if "bplab" in line],
+        "cgroups": [str(ctl / CGROUP_ROOT) for ctl in Path("/sys/fs/cgroup").iterdir() if (ctl / CGROUP_ROOT).is_dir()],
+        "mounts": _our_mounts(),
+        "netns": [ns.name for ns in Path("/run/netns").glob("cni-*")] if Path("/run/netns").is_dir() else [],
+    }
+
+
 def cleanup() -> None:  # noqa: PLR0912, PLR0915 (a checklist of independent removals)
     """Remove whatever the node left: our processes (found by our own paths in their command lines), mounts under
     our directories, CNI network namespaces that containerd made, kube-proxy's iptables rules, the cgroups under
     /bplab, the two bridges. Safe when nothing is there."""
-    needles = [str(CTRD_SOCK), str(STATE / "containerd.toml"), str(KUBELET_ROOT), str(STATE / "kube-proxy-config"),
-               str(STATE / "etcd-data"), f"--advertise-address={NODE_IP}", str(STATE / "system:kube-")]  # fmt: skip
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = sorted({pid for n in needles for pid in _pids_with_arg(n)})
+        pids = sorted({pid for n in PROCESS_NEEDLES for pid in _pids_with_arg(n)})
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
@@ -534,9 +587,7 @@ def cleanup() -> None:  # noqa: PLR0912, PLR0915 (a checklist of independent rem
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     # mounts, deepest first
-    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()]
-    ours = [m for m in mounts if m.startswith((str(KUBELET_ROOT), str(CTRD_STATE), str(CTRD_ROOT), "/run/netns/cni-"))]
-    for m in sorted(set(ours), key=len, reverse=True):
+    for m in sorted(set(_our_mounts()), key=len, reverse=True):
         run("umount", "-l", m, check=False)
     # CNI network namespaces made for our pods (containerd names them cni-<uuid>; only if nothing else uses CNI netns)
     netns_dir = Path("/run/netns")
@@ -548,10 +599,8 @@ def cleanup() -> None:  # noqa: PLR0912, PLR0915 (a checklist of independent rem
     if kp.exists():
         run(str(kp), "--cleanup", "--v=0", check=False, quiet=True)
     # the kubelet's own chains (KUBE-FIREWALL, KUBE-KUBELET-CANARY, KUBE-IPTABLES-HINT ...) and CNI's leftovers
-    for table in ("filter", "nat", "mangle"):
-        rules = run("iptables-save", "-t", table, check=False, quiet=True).stdout.splitlines()
-        chains = [r[1:].split()[0] for r in rules if r.startswith(":") and
-                  (r[1:].startswith(("KUBE-", "CNI-", FORWARD_CHAIN)))]  # fmt: skip
+    for table in IPTABLES_TABLES:
+        chains, rules = _our_chains(table)
         for rule in rules:
             if rule.startswith("-A ") and any(f"-j {c}" in rule for c in chains) and rule.split()[1] not in chains:
                 run("iptables", "-t", table, "-D", *shlex.split(rule)[1:], check=False, quiet=True)
@@ -586,7 +635,7 @@ def cleanup() -> None:  # noqa: PLR0912, PLR0915 (a checklist of independent rem
     for br in (CNI_BRIDGE, NODE_BRIDGE):
         if run("ip", "link", "show", br, check=False, quiet=True).returncode == 0:
             run("ip", "link", "delete", br, check=False)
-    shutil.rmtree(CNI_IPAM_DIR, ignore_errors=True)
+    shutil.rmtree(CNI_IPAM_DIR.parent, ignore_errors=True)  # /run/bplab-node: ours alone
     shutil.rmtree(STATE / "etcd-data", ignore_errors=True)
     shutil.rmtree(CTRD_STATE, ignore_errors=True)
     log("cleanup done")
@@ -594,13 +643,17 @@ def cleanup() -> None:  # noqa: PLR0912, PLR0915 (a checklist of independent rem
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["up", "down"])
+    parser.add_argument("command", choices=["up", "down", "leftovers"])
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("needs root (containerd, kubelet, iptables, cgroups)")
     if args.command == "down":
         cleanup()
         return
+    if args.command == "leftovers":
+        found = leftovers()
+        print(json.dumps(found))
+        raise SystemExit(1 if any(found.values()) else 0)
     node = Node()
     stopping = {"flag": False, "ready": False}
 
@@ -618,17 +671,20 @@ def main() -> None:
     signal.signal(signal.SIGHUP, on_signal)
     try:
         node.up()
-        time.sleep(5)
-        rss = node.rss()
-        (STATE / "rss.json").write_text(json.dumps(rss, indent=2) + "\n")
-        log(f"RSS MiB 5 s after ready: {rss} (total {sum(rss.values())})")
         (STATE / "ready").write_text(str(os.getpid()) + "\n")
         stopping["ready"] = True
+        ready_at = time.monotonic()
+        rss_taken = False
         while not stopping["flag"]:
             dead = [p.name for p in node.procs if not p.alive()]
             if dead:
                 log(f"component(s) exited: {dead}; stopping the node")
                 break
+            if not rss_taken and time.monotonic() - ready_at >= 5:
+                rss = node.rss()
+                (STATE / "rss.json").write_text(json.dumps(rss, indent=2) + "\n")
+                log(f"RSS MiB 5 s after ready: {rss} (total {sum(rss.values())})")
+                rss_taken = True
             time.sleep(1)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A runc wrapper for debugging sandbox/container creation: `BPLAB_RUNC=$PWD/tools/node/runc-debug.sh tools/node/up.sh`
+# A runc wrapper for debugging sandbox/container creation: `BPLAB_RUNC=$PWD/tools/node/runc-debug.sh tools/node/start.sh`
 # makes containerd call this instead of runc. It adds --debug, sends runc's JSON log (which containerd deletes with
 # the failed bundle) to $BPLAB_NODE_DIR/logs/runc-debug.json and keeps the last bundle's config.json next to it.
 # This is how "can't get final child's PID from pipe: EOF" turned out to be "failed to update

@@ -1,23 +1,22 @@
 #!/usr/bin/env bash
-# Against a node from tools/node/up.sh: a pod of the project's image Running and Ready, its ClusterIP Service answering
-# through kube-proxy (from the host and from another pod), and a 64Mi pod OOM-killed by the kernel with the kubelet
-# reporting Last State Terminated / OOMKilled and a growing restart count. Cleans its objects up at the end.
-set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-. "$here/../../versions.env"
-kubectl="${BPLAB_CACHE:-$HOME/.cache/backpressure-lab}/kubernetes-$KUBERNETES_VERSION/bin/kubectl"
-export KUBECONFIG="${KUBECONFIG:-${BPLAB_NODE_DIR:-/var/lib/bplab-node}/admin.kubeconfig}"
-k() { "$kubectl" "$@"; }
-image="${BPLAB_IMAGE:-backpressure-lab:node}"   # imported into containerd by tools/node/images.sh + node.py
+# Against a node from tools/node/start.sh, without the chart: a pod of the project's image Running and Ready, its
+# ClusterIP Service answering through kube-proxy (from the host and from another pod), and a 64Mi pod OOM-killed by
+# the kernel with the kubelet reporting Last State Terminated / OOMKilled and a growing restart count. Cleans its
+# objects up at the end. BPLAB_IMAGE: the project's image as imported (tools/node/image.py prints it).
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+use_node
+k() { kubectl "$@"; }
+image="${BPLAB_IMAGE:?the project image imported into the node, e.g. backpressure-lab:<tag> from tools/node/image.py}"
 manifest="$(mktemp)"; sed "s|BPLAB_IMAGE|$image|g" "$here/manifests/smoke.yaml" > "$manifest"
 trap 'k delete -f "$manifest" --ignore-not-found --grace-period=1 --wait=true >/dev/null 2>&1 || true; rm -f "$manifest"' EXIT
-ts() { date +%s.%N; }
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 echo "== node"; k get nodes -o wide
 k get sa default >/dev/null 2>&1 || sleep 3
-s=$(ts); k apply -f "$manifest"
+s=$(ms); k apply -f "$manifest"
 k wait --for=condition=Ready pod/bplab-consumer --timeout=120s
-echo "consumer Ready $(echo "$(ts) - $s" | bc) s after apply"
+echo "consumer Ready $(( $(ms) - s )) ms after apply"
 k get pods -o wide
 ip="$(k get svc bplab-consumer -o jsonpath='{.spec.clusterIP}')"
 echo "== ClusterIP $ip from the host (kube-proxy iptables DNAT)"; curl -sS -m 5 "http://$ip:8001/health"; echo

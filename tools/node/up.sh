@@ -1,22 +1,56 @@
 #!/usr/bin/env bash
-# Bring the single node up in the background (tools/node/node.py up under setsid, pidfile /run/bplab-node.pid) and
-# wait until it is READY. Idempotent: a node already running is reused. Prints the admin kubeconfig path on stdout.
-set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-state="${BPLAB_NODE_DIR:-/var/lib/bplab-node}"; pidfile=/run/bplab-node.pid
-root="$(cd "$here/../.." && pwd)"
-py="${PYTHON:-python3}"; [[ -z ${PYTHON:-} && -x $root/.venv/bin/python ]] && py="$root/.venv/bin/python"
-alive() { [[ -s $pidfile ]] && { tr "\0" " " < "/proc/$(cat "$pidfile")/cmdline"; } 2>/dev/null | grep -q "node.py up"; }
-if alive && [[ -f $state/ready ]]; then echo "$state/admin.kubeconfig"; exit 0; fi
-if ! alive; then
-  "$py" "$here/node.py" down >/dev/null   # leftovers of a killed run
-  mkdir -p "$state"; rm -f "$state/ready"
-  setsid "$py" "$here/node.py" up > "$state/node.log" 2>&1 < /dev/null &
-  echo $! > "$pidfile"
+# `make up CLUSTER=local`: the lab on a real single Kubernetes node on this machine, without kind or a registry
+# (docs/node.md). Idempotent: a running node and release are reused and repaired.
+#   1. the pinned binaries (`make tools`, built here when Go is there) and Debian's containerd, runc, CNI plugins
+#   2. the project's image built with Docker (tools/node/image.py) and the node's images packed (tools/node/images.sh)
+#   3. the node (tools/node/start.sh): containerd, etcd, kube-apiserver, controller-manager, scheduler, kubelet,
+#      kube-proxy, CoreDNS
+#   4. the chart, with tools/node/values-local.yaml (no Prometheus/Grafana in this profile)
+# shellcheck source=common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+step "checking root, containerd, runc, the CNI plugins and the pinned tools"
+missing="$(missing_prerequisite)"
+if [[ $missing == *"make tools"* ]]; then
+  command -v go >/dev/null 2>&1 || die "$missing (needs Go 1.26+)"
+  step "building the pinned tools (first run only; about 20 minutes cold on 2 cores)"
+  "$root/tools/build-tools.sh" >/dev/null
+  missing="$(missing_prerequisite)"
 fi
-for _ in $(seq 600); do
-  [[ -f $state/ready ]] && { echo "$state/admin.kubeconfig"; exit 0; }
-  kill -0 "$(cat "$pidfile")" 2>/dev/null || { echo "node.py up exited; last lines of $state/node.log:" >&2; tail -30 "$state/node.log" >&2; exit 1; }
-  sleep 0.5
-done
-echo "node not ready after 300 s; see $state/node.log and $state/logs/" >&2; exit 1
+[[ -z $missing ]] || die "$missing"
+
+step "building the lab's image with Docker (the daemon at \$DOCKER_HOST, else one started for the build)"
+image="$("$PYTHON" "$here/image.py")"
+tag="${image##*:}"; repository="${image%:*}"
+
+step "starting the node (kubelet $KUBERNETES_VERSION, containerd $(containerd --version | awk '{print $3}'))"
+start=$(date +%s)
+"$here/start.sh" >/dev/null
+echo "node ready in $(( $(date +%s) - start )) s"
+use_node
+kubectl get nodes -o wide
+
+step "installing the lab (release $RELEASE in namespace $NAMESPACE, image $image)"
+kubectl create namespace "$NAMESPACE" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl label namespace "$NAMESPACE" pod-security.kubernetes.io/enforce=restricted --overwrite >/dev/null
+# Helm installs crds/ only on first install and never upgrades them: apply them every time.
+kubectl apply --server-side --force-conflicts -f "$root/charts/backpressure-lab/crds/" >/dev/null
+start=$(date +%s)
+timeout 600 helm upgrade --install "$RELEASE" "$root/charts/backpressure-lab" --namespace "$NAMESPACE" \
+  --values "$here/values-local.yaml" \
+  --set producer.image.repository="$repository" --set consumer.image.repository="$repository" \
+  --set operator.image.repository="$repository" \
+  --set producer.image.tag="$tag" --set consumer.image.tag="$tag" --set operator.image.tag="$tag" \
+  --set jaeger.image.tag="$JAEGER_IMAGE_TAG" --wait --timeout 5m >/dev/null
+echo "installed, every Deployment available in $(( $(date +%s) - start )) s"
+
+step "the lab is up on this machine's node (context $CONTEXT)"
+cat <<URLS
+  Producer    http://$NODE_IP:30800/status       (NodePorts on the node's address; pods and ClusterIPs answer too)
+  Consumer    http://$NODE_IP:30801/status
+  Jaeger      http://$NODE_IP:31686/api/services (API only: the binary is built without the UI's assets)
+  Prometheus, Grafana: not in this profile (kube-prometheus-stack's images cannot be pulled here); /metrics answers
+  export KUBECONFIG=$STATE/admin.kubeconfig PATH=$(dirname "$KUBECTL"):\$PATH
+  kubectl -n $NAMESPACE get bpc        # the lab's BackpressureConfig; exercises: kubectl apply -f examples/
+  bplab --cluster --producer http://$NODE_IP:30800 --consumer http://$NODE_IP:30801 watch
+URLS

@@ -1,0 +1,75 @@
+"""The lab on this machine's real node, end to end: what `make e2e CLUSTER=local` establishes, one assertion each.
+
+All tests read one run of tools/node/e2e.sh (the module fixture `e2e`); the last one stops the node and proves that
+nothing of it is left.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from backpressure_lab.cli.exercises import EXERCISES
+from tests.controlplane.cluster import read_versions
+from tests.node.conftest import NODE, E2eRun, stop_node
+
+pytestmark = [pytest.mark.node, pytest.mark.timeout(3300)]
+
+
+def test_e2e_script_passes(e2e: E2eRun) -> None:
+    assert e2e.returncode == 0, f"tools/node/e2e.sh exited {e2e.returncode}; log {e2e.log_path}:\n{e2e.tail()}"
+
+
+def test_node_is_ready_with_the_pinned_kubelet_on_containerd(e2e: E2eRun) -> None:
+    name, kubelet, runtime, ready = e2e.fact("node status:").split()
+    assert (name, kubelet, ready) == ("bplab-node", read_versions()["KUBERNETES_VERSION"], "True")
+    assert runtime.startswith("containerd://1."), runtime
+    assert re.fullmatch(r"\d+ s", e2e.fact("node ready in")), e2e.fact("node ready in")
+
+
+def test_every_pod_of_the_release_is_running(e2e: E2eRun) -> None:
+    running, total = map(int, e2e.fact("pods Running").split("/"))
+    assert running == total >= 4  # producer, consumer, operator, Jaeger
+
+
+def test_helm_test_passes(e2e: E2eRun) -> None:
+    phases = dict(item.split("=") for item in e2e.fact("helm test passed:").split())
+    assert phases, "no helm test pods"
+    assert set(phases.values()) == {"Succeeded"}, phases
+
+
+def test_every_exercise_check_passes_on_the_node(e2e: E2eRun) -> None:
+    checked = [exercise for exercise in EXERCISES if exercise.check is not None]
+    assert e2e.fact("exercise checks:") == f"{len(checked)} PASS, 0 FAIL"
+    assert len(re.findall(r"^PASS ", e2e.log, re.MULTILINE)) == len(checked)
+
+
+def test_producer_is_oom_killed_as_kubectl_describe_shows(e2e: E2eRun) -> None:
+    assert e2e.fact("kubectl describe pod:").startswith("Last State Terminated, Reason OOMKilled")
+    assert re.search(r"^ +Last State: +Terminated$", e2e.log, re.MULTILINE)
+    assert re.search(r"^ +Reason: +OOMKilled$", e2e.log, re.MULTILINE)
+
+
+def test_restart_count_goes_up(e2e: E2eRun) -> None:
+    before, after = map(int, e2e.fact("restart count").split(" -> "))
+    assert after > before
+
+
+def test_operator_records_the_oom_kill_on_the_backpressureconfig(e2e: E2eRun) -> None:
+    assert "OOM-killed" in e2e.fact("operator event OOMKilled:")
+
+
+def test_restarted_producer_runs_the_current_settings(e2e: E2eRun) -> None:
+    assert e2e.fact("restarted producer settings:") == "queue_mode=unbounded production_rate=50.0"
+
+
+def test_stop_leaves_nothing(e2e: E2eRun, node_logs: Path) -> None:
+    stop_node(node_logs / "down-test.log")
+    leftovers = [sys.executable, str(NODE / "node.py"), "leftovers"]
+    result = subprocess.run(leftovers, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, f"left after the stop: {json.loads(result.stdout or '{}')} {result.stderr}"
