@@ -1,4 +1,11 @@
-"""The producer's in-process queue: items in arrival order, their measured memory, and waiting for items or space."""
+"""The producer's in-process queue: items by priority in arrival order, their measured memory, and waiting for items
+or space.
+
+High-priority items leave first (strict priority), low-priority ones in arrival order behind them; with no high
+priority items (the default share is 0) this is a plain FIFO. Serving high first keeps the high items few, so a full
+queue always holds a low item to evict for an arriving high one: "low priority is shed first" then holds as long as
+high-priority work alone arrives slower than it is served.
+"""
 
 from __future__ import annotations
 
@@ -10,34 +17,32 @@ from backpressure_lab.producer.items import WorkItem
 
 class WorkQueue:
     def __init__(self) -> None:
-        self._items: deque[WorkItem] = deque()
+        self._high: deque[WorkItem] = deque()
+        self._low: deque[WorkItem] = deque()
         self._memory_bytes = 0
-        self._low_priority = 0
         self._item_ready = asyncio.Event()
         self._space_freed = asyncio.Event()
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self._high) + len(self._low)
 
     @property
     def memory_bytes(self) -> int:
         return self._memory_bytes
 
     def put(self, item: WorkItem) -> None:
-        self._items.append(item)
+        (self._low if item.priority == "low" else self._high).append(item)
         self._memory_bytes += item.memory_bytes
-        if item.priority == "low":
-            self._low_priority += 1
         self._item_ready.set()
 
     async def get(self) -> WorkItem:
-        while not self._items:
+        while not len(self):
             self._item_ready.clear()
             await self._item_ready.wait()
-        item = self._items.popleft()
-        self._forget(item)
+        item = (self._high or self._low).popleft()
+        self._memory_bytes -= item.memory_bytes
         self._space_freed.set()
-        if self._items:
+        if len(self):
             self._item_ready.set()
         return item
 
@@ -53,33 +58,30 @@ class WorkQueue:
     def remove_newest(self, count: int) -> int:
         """Evict up to `count` of the newest items (the ones that would have waited longest); return how many."""
         removed = 0
-        while removed < count and self._items:
-            self._forget(self._items.pop())
+        while removed < count and len(self):
+            if not self._high or (self._low and self._low[-1].enqueued_at >= self._high[-1].enqueued_at):
+                newest = self._low.pop()
+            else:
+                newest = self._high.pop()
+            self._memory_bytes -= newest.memory_bytes
             removed += 1
         return removed
 
     def has_low_priority(self) -> bool:
-        return self._low_priority > 0
+        return bool(self._low)
 
     def evict_newest_low_priority(self) -> WorkItem | None:
         """Evict the newest low-priority item, making room for a high-priority one."""
-        for index in range(len(self._items) - 1, -1, -1):
-            if self._items[index].priority == "low":
-                item = self._items[index]
-                del self._items[index]
-                self._forget(item)
-                return item
-        return None
-
-    def _forget(self, item: WorkItem) -> None:
+        if not self._low:
+            return None
+        item = self._low.pop()
         self._memory_bytes -= item.memory_bytes
-        if item.priority == "low":
-            self._low_priority -= 1
+        return item
 
     def clear(self) -> int:
-        removed = len(self._items)
-        self._items.clear()
+        removed = len(self)
+        self._high.clear()
+        self._low.clear()
         self._memory_bytes = 0
-        self._low_priority = 0
         self._space_freed.set()
         return removed
