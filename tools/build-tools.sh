@@ -193,17 +193,23 @@ build_helm() {
   install_into "$tmp" "$dir"; rmdir "$tmp"
 }
 
-build_kind() {
-  local dir; dir="$(dir_of kind)"
-  needs_build "$dir" kind || { log "kind $KIND_VERSION: up to date ($dir)"; return 0; }
+# `go install MODULE@VERSION` into the component's cache dir, reproducible (-trimpath), CGO off, with LDFLAGS: for the
+# tools whose go.mod needs no replaces (kind, CoreDNS).
+go_install_tool() {  # name version module ldflags
+  local name="$1" version="$2" module="$3" ldflags="$4" dir tmp
+  dir="$(dir_of "$name")"
+  needs_build "$dir" "$name" || { log "$name $version: up to date ($dir)"; return 0; }
   check_go
-  local tmp; tmp="$(mktemp -d "$cache/.build.XXXXXX")"
-  log "kind $KIND_VERSION: go install sigs.k8s.io/kind@$KIND_VERSION -> $dir/kind"
-  # kind's Makefile: reproducible (-trimpath, -buildid=), stripped; its version core is a constant in the source.
-  timed "kind $KIND_VERSION" env GOFLAGS="${GOFLAGS//-mod=mod/}" GOBIN="$tmp" CGO_ENABLED=0 go install -trimpath \
-      -ldflags "-buildid= -s -w" \
-      "sigs.k8s.io/kind@$KIND_VERSION"
+  tmp="$(mktemp -d "$cache/.build.XXXXXX")"
+  log "$name $version: go install $module@$version -> $dir/$name"
+  timed "$name $version" env GOFLAGS="${GOFLAGS//-mod=mod/}" GOBIN="$tmp" CGO_ENABLED=0 go install -trimpath \
+      -ldflags "$ldflags" "$module@$version"
   install_into "$tmp" "$dir"; rmdir "$tmp"
+}
+
+build_kind() {
+  # kind's Makefile: reproducible (-trimpath, -buildid=), stripped; its version core is a constant in the source.
+  go_install_tool kind "$KIND_VERSION" sigs.k8s.io/kind "-buildid= -s -w"
 }
 
 build_jaeger() {
@@ -225,17 +231,10 @@ build_jaeger() {
 }
 
 build_coredns() {
-  local dir; dir="$(dir_of coredns)"
-  needs_build "$dir" coredns || { log "coredns $COREDNS_VERSION: up to date ($dir)"; return 0; }
-  check_go
-  local tmp; tmp="$(mktemp -d "$cache/.build.XXXXXX")"
-  log "coredns $COREDNS_VERSION: go install github.com/coredns/coredns@$COREDNS_VERSION -> $dir/coredns"
-  # CoreDNS's Makefile: CGO off, -s -w, the commit on coremain.GitCommit (the proxy has no commit: the tag instead);
-  # -trimpath for a reproducible binary. Its go.mod has no replaces, so `go install pkg@version` builds it as released.
-  timed "coredns $COREDNS_VERSION" env GOFLAGS="${GOFLAGS//-mod=mod/}" GOBIN="$tmp" CGO_ENABLED=0 go install -trimpath \
-      -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
-      "github.com/coredns/coredns@$COREDNS_VERSION"
-  install_into "$tmp" "$dir"; rmdir "$tmp"
+  # CoreDNS's Makefile: CGO off, -s -w, the commit on coremain.GitCommit (the proxy has no commit: the tag instead).
+  # Its go.mod has no replaces, so `go install pkg@version` builds it as released.
+  go_install_tool coredns "$COREDNS_VERSION" github.com/coredns/coredns \
+      "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION"
 }
 
 # --- Main -----------------------------------------------------------------------------------------------------------

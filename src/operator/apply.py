@@ -39,7 +39,7 @@ def new_session(timeout_seconds: float) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector, timeout=timeout, raise_for_status=False)
 
 
-def _headers(token: str | None) -> dict[str, str]:
+def admin_headers(token: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
@@ -75,7 +75,7 @@ async def apply_to_pod(
     """GET the pod's settings; POST the full desired set only if something differs; check what it reports."""
     if not pod.reachable:
         return PodOutcome(pod, NOT_READY, "not ready; it reads the settings file when it starts")
-    headers = _headers(token)
+    headers = admin_headers(token)
     try:
         async with session.get(pod.admin_url, headers=headers) as response:
             body = await _json(response)

@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 import kopf
 
+from backpressure_lab.operator.apply import admin_headers
 from backpressure_lab.operator.autoscale_spec import AutoscaleSettings
 from backpressure_lab.operator.conditions import now as timestamp
 from backpressure_lab.operator.converge import post_events
@@ -144,8 +145,7 @@ async def _sync_consumer_lists(
     state: OperatorState, statuses: Sequence[tuple[ReleasePod, Any]], endpoints: list[str]
 ) -> None:
     """Level-based: a producer whose /status lists other consumers gets the ready ones (none: the Service)."""
-    token = state.config.admin_token
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers = admin_headers(state.config.admin_token)
     for pod, status in statuses:
         if sorted((status.get("consumers") or {}).get("endpoints") or []) == endpoints:
             continue
