@@ -37,12 +37,13 @@ lock: ## Regenerate constraints.txt (every transitive version) from pyproject.to
 	@rm -rf .lock-venv
 
 .PHONY: lint
-lint: install ## ruff (lint + format check) and mypy --strict
+lint: install ## ruff (lint + format check), mypy --strict, shellcheck, and no hand-written wait loops in scripts
 	@$(BIN)/ruff check src tests bench tools
 	@$(BIN)/ruff format --check src tests bench tools
 	@$(BIN)/mypy -p backpressure_lab
 	@$(BIN)/mypy tests bench tools
-	@shellcheck -x -P SCRIPTDIR tools/*.sh tools/kind/*.sh tools/docker/*.sh tools/node/*.sh .ci/run
+	@shellcheck -x -P SCRIPTDIR tools/*.sh tools/lib/*.sh tools/kind/*.sh tools/docker/*.sh tools/node/*.sh .ci/run
+	@tools/lint-waits.sh
 
 .PHONY: local
 local: install ## Producer on :8000 and consumer on :8001 on localhost, as in the original lab (Ctrl-C stops both)

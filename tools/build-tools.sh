@@ -18,10 +18,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # The Kubernetes commands `make tools` builds from tools/go/kubernetes, one release for the whole cluster: the control
 # plane and kubectl (control-plane tier, kind), and the node's kubelet, kube-scheduler and kube-proxy (the single-node
 # path, docs/node.md). The wrapper's go.mod lists all six as tools. Each binary is checked on its own, so a cache dir
-# made before a name was added here gets just the missing ones built.
+# made before a name was added here gets just the missing ones built. Upstream builds all six with CGO_ENABLED=0 (the
+# kubelet too since v1.36, kubernetes/kubernetes#135870), so one `go build` compiles the shared packages once for all.
 K8S_BINARIES=(kube-apiserver kube-controller-manager kubectl kube-scheduler kube-proxy kubelet)
-# Upstream builds every Kubernetes command with CGO_ENABLED=0 except the kubelet.
-K8S_CGO_BINARIES=(kubelet)
 
 ALL_COMPONENTS=(etcd kubernetes helm kind jaeger coredns)
 cache="${BPLAB_CACHE:-$HOME/.cache/backpressure-lab}"
@@ -128,9 +127,10 @@ build_etcd() {
   check_wrapper etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" gen-etcd-wrapper.sh
   local tmp; tmp="$(mktemp -d "$cache/.build.XXXXXX")"
   log "etcd $ETCD_VERSION: building go.etcd.io/etcd/server/v3 -> $dir/etcd"
-  # etcd's release build: CGO off, -trimpath, GitSHA on the api/version package (Version itself is a constant).
+  # etcd's release build: CGO off, -trimpath, GitSHA on the api/version package (Version itself is a constant). -s -w
+  # (no symbol table, no DWARF): nobody debugs the tools here, and the link is faster and the binary smaller.
   (cd "$root/tools/go/etcd" && timed "etcd $ETCD_VERSION" env CGO_ENABLED=0 go build -trimpath \
-      -ldflags "-X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION" \
+      -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION" \
       -o "$tmp/etcd" go.etcd.io/etcd/server/v3)
   install_into "$tmp" "$dir"; rmdir "$tmp"
 }
@@ -150,26 +150,18 @@ k8s_ldflags() {
 
 build_kubernetes() {
   local dir bin; dir="$(dir_of kubernetes)"
-  local nocgo=() cgo=()
+  local packages=()
   for bin in "${K8S_BINARIES[@]}"; do
-    needs_build "$dir" "$bin" || continue
-    if [[ " ${K8S_CGO_BINARIES[*]} " == *" $bin "* ]]; then cgo+=("k8s.io/kubernetes/cmd/$bin"); else nocgo+=("k8s.io/kubernetes/cmd/$bin"); fi
+    needs_build "$dir" "$bin" && packages+=("k8s.io/kubernetes/cmd/$bin")
   done
-  if (( ${#nocgo[@]} + ${#cgo[@]} == 0 )); then log "kubernetes $KUBERNETES_VERSION: up to date ($dir)"; return 0; fi
+  if (( ${#packages[@]} == 0 )); then log "kubernetes $KUBERNETES_VERSION: up to date ($dir)"; return 0; fi
   check_go
   check_wrapper kubernetes k8s.io/kubernetes "$KUBERNETES_VERSION" gen-k8s-wrapper.sh
   local ldflags tmp; ldflags="$(k8s_ldflags)"
   tmp="$(mktemp -d "$cache/.build.XXXXXX")"
-  if (( ${#nocgo[@]} )); then
-    log "kubernetes $KUBERNETES_VERSION: building ${nocgo[*]##*/} (CGO_ENABLED=0) -> $dir"
-    (cd "$root/tools/go/kubernetes" && timed "kubernetes ${nocgo[*]##*/}" \
-        env CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${nocgo[@]}")
-  fi
-  if (( ${#cgo[@]} )); then
-    log "kubernetes $KUBERNETES_VERSION: building ${cgo[*]##*/} (CGO_ENABLED=1) -> $dir"
-    (cd "$root/tools/go/kubernetes" && timed "kubernetes ${cgo[*]##*/}" \
-        env CGO_ENABLED=1 go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${cgo[@]}")
-  fi
+  log "kubernetes $KUBERNETES_VERSION: building ${packages[*]##*/} (CGO_ENABLED=0) -> $dir"
+  (cd "$root/tools/go/kubernetes" && timed "kubernetes ${packages[*]##*/}" \
+      env CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${packages[@]}")
   install_into "$tmp" "$dir"; rmdir "$tmp"
 }
 
@@ -221,11 +213,12 @@ build_jaeger() {
   tmp="$(mktemp -d "$cache/.build.XXXXXX")"
   date="$(release_time "github.com/jaegertracing/jaeger@$JAEGER_VERSION")"
   log "jaeger $JAEGER_VERSION (v$JAEGER_IMAGE_TAG): building github.com/jaegertracing/jaeger/cmd/jaeger -> $dir/jaeger"
-  # Jaeger's build-jaeger target (scripts/makefiles: GOBUILD, BUILD_INFO_V2): CGO off, -trimpath, not stripped, the
-  # v2 tag as latestVersion, the tag time as date; the module proxy lacks the commit, so commitSHA stays empty. The UI
+  # Jaeger's build-jaeger target (scripts/makefiles: GOBUILD, BUILD_INFO_V2): CGO off, -trimpath, the v2 tag as
+  # latestVersion, the tag time as date; stripped here (-s -w, as for etcd); the module proxy lacks the commit, so
+  # commitSHA stays empty. The UI
   # assets (cmd/query/app/ui/actual, an npm build) are not in the module: the binary serves the API and a placeholder.
   (cd "$root/tools/go/jaeger" && timed "jaeger $JAEGER_VERSION" env CGO_ENABLED=0 go build -trimpath \
-      -ldflags "-X $pkg.latestVersion=v$JAEGER_IMAGE_TAG -X $pkg.date=$date" \
+      -ldflags "-s -w -X $pkg.latestVersion=v$JAEGER_IMAGE_TAG -X $pkg.date=$date" \
       -o "$tmp/jaeger" github.com/jaegertracing/jaeger/cmd/jaeger)
   install_into "$tmp" "$dir"; rmdir "$tmp"
 }

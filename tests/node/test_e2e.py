@@ -60,6 +60,11 @@ def test_restart_count_goes_up(e2e: E2eRun) -> None:
     assert after > before
 
 
+def test_operator_counts_the_oom_kill_in_the_backpressureconfigs_status(e2e: E2eRun) -> None:
+    before, after = map(int, e2e.fact("operator status oomKills").split(" -> "))
+    assert after == before + 1
+
+
 def test_operator_records_the_oom_kill_on_the_backpressureconfig(e2e: E2eRun) -> None:
     assert "OOM-killed" in e2e.fact("operator event OOMKilled:")
 

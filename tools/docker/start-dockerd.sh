@@ -13,6 +13,8 @@
 #
 # Needs root and Debian's docker.io (dockerd, containerd, runc, docker-proxy, tini) plus iptables.
 set -euo pipefail
+# shellcheck source=../lib/wait.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/wait.sh"
 
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}"
 CACHE="${BPLAB_CACHE:-${HOME:-/root}/.cache/backpressure-lab}"

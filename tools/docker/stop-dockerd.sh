@@ -2,6 +2,8 @@
 # Stop the dockerd that start-dockerd.sh started, by the PID in its pidfile, and nothing else. Idempotent.
 # Containers it runs are stopped by dockerd itself on SIGTERM (their state stays in the data root).
 set -euo pipefail
+# shellcheck source=../lib/wait.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/wait.sh"
 
 PIDFILE="${BPLAB_DOCKER_PIDFILE:-/run/bplab-docker.pid}"
 log() { echo "stop-dockerd: $*" >&2; }
@@ -23,10 +25,10 @@ if [ "$(ps -p "$pid" -o comm= 2>/dev/null)" != dockerd ]; then
 fi
 log "stopping dockerd (pid $pid)"
 kill -TERM "$pid"
-for _ in $(seq 1 60); do
-    kill -0 "$pid" 2>/dev/null || { log "stopped"; rm -f "$PIDFILE"; exit 0; }
-    sleep 0.5
-done
+gone() { ! kill -0 "$pid" 2>/dev/null; }
+if WAIT_INTERVAL=0.5 wait_until 30 "dockerd (pid $pid) to stop" gone; then
+    log "stopped"; rm -f "$PIDFILE"; exit 0
+fi
 log "dockerd (pid $pid) still running after 30 s; sending SIGKILL"
 kill -KILL "$pid" 2>/dev/null || true
 rm -f "$PIDFILE"

@@ -4,6 +4,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # shellcheck source=/dev/null
 . "$root/versions.env"
+# shellcheck source=../lib/wait.sh
+. "$root/tools/lib/wait.sh"
 # shellcheck disable=SC2034  # used by the scripts that source this file
 CLUSTER=backpressure-lab
 # shellcheck disable=SC2034

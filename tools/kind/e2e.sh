@@ -29,17 +29,6 @@ step "the exercise checks against the cluster (bplab --cluster check all)"
 PATH="$(dirname "$KUBECTL"):$PATH" timeout 1800 "$root/.venv/bin/bplab" --cluster --context "kind-$CLUSTER" \
   --namespace "$NAMESPACE" check all
 
-step "playing the OOM lesson: consumer 5x slower, 50 items/s, unbounded queue"
-"$KUBECTL" -n "$NAMESPACE" apply -f "$root/examples/03-oom.yaml"
-pod="$("$KUBECTL" -n "$NAMESPACE" get pods -l app.kubernetes.io/component=producer -o jsonpath='{.items[0].metadata.name}')"
-for _ in $(seq 1 60); do
-  reason="$("$KUBECTL" -n "$NAMESPACE" get pod "$pod" -o jsonpath='{.status.containerStatuses[0].lastState.terminated.reason}')"
-  [[ "$reason" == OOMKilled ]] && break
-  sleep 5
-done
-"$KUBECTL" -n "$NAMESPACE" describe pod "$pod" | tee /dev/stderr | grep -q "Reason:       OOMKilled" \
-  || { echo "kubectl describe pod $pod shows no OOMKilled" >&2; false; }
-"$KUBECTL" -n "$NAMESPACE" get events --field-selector reason=OOMKilled,involvedObject.kind=BackpressureConfig \
-  -o name | grep -q . || { echo "no OOMKilled event on the BackpressureConfig" >&2; false; }
-step "e2e passed: OOMKilled in kubectl describe pod and as an event on the BackpressureConfig"
-"$KUBECTL" -n "$NAMESPACE" apply -f "$root/examples/01-baseline.yaml"
+step "the OOM lesson: consumer 5x slower, 50 items/s, unbounded queue (tools/lib/oom-lesson.sh)"
+KUBECTL="$KUBECTL" "$root/tools/lib/oom-lesson.sh" "$NAMESPACE" "http://localhost:8000"
+step "e2e passed: OOMKilled in kubectl describe pod, counted and posted by the operator, the restarted producer current"

@@ -7,6 +7,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 here="$root/tools/node"
 # shellcheck source=/dev/null
 . "$root/versions.env"
+# shellcheck source=../lib/wait.sh
+. "$root/tools/lib/wait.sh"
 cache="${BPLAB_CACHE:-$HOME/.cache/backpressure-lab}"
 # shellcheck disable=SC2034
 STATE="${BPLAB_NODE_DIR:-/var/lib/bplab-node}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make e2e CLUSTER=local`: the lab end to end on this machine's single node, with the same checks as on kind:
 #   make up CLUSTER=local (node + chart) -> every pod Running -> helm test -> `bplab --cluster check all` (every
-#   exercise's promise, applied with kubectl) -> the OOM lesson (tools/node/oom-lesson.sh: OOMKilled in kubectl
+#   exercise's promise, applied with kubectl) -> the OOM lesson (tools/lib/oom-lesson.sh: OOMKilled in kubectl
 #   describe, the restart count up, the operator's OOMKilled event, the restarted pod on the current settings).
 # Lines starting with "e2e: " are the facts it established (tests/node reads them). On failure it dumps pods, events,
 # describes and logs before anything goes away. The node is stopped at the end (also on failure) unless KEEP=1.
@@ -62,5 +62,5 @@ rm -f "$checks"
 (( code == 0 )) || { echo "bplab --cluster check all exited $code" >&2; exit "$code"; }
 
 step "the OOM lesson"
-"$here/oom-lesson.sh"
+"$root/tools/lib/oom-lesson.sh" "$NAMESPACE" "http://$NODE_IP:30800"
 fact "passed in $(( $(date +%s) - started )) s"

@@ -6,7 +6,8 @@
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 for run in $(seq "${RUNS:-3}"); do
   start=$(date +%s%N); "$here/start.sh" >/dev/null; up=$(( ($(date +%s%N) - start) / 1000000 ))
-  sleep 6   # rss.json is written 5 s after ready
+  rm -f "$STATE/rss.json"
+  wait_until 60 "rss.json (node.py writes it 5 s after ready)" test -s "$STATE/rss.json"
   start=$(date +%s%N); "$here/stop.sh" >/dev/null; down=$(( ($(date +%s%N) - start) / 1000000 ))
   left="$("$PYTHON" "$here/node.py" leftovers || true)"
   printf 'run %s: start.sh %d ms, stop.sh %d ms\n  marks %s\n  rss MiB %s\n  left: %s\n' "$run" "$up" "$down" \

@@ -13,7 +13,7 @@ trap 'k delete -f "$manifest" --ignore-not-found --grace-period=1 --wait=true >/
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 
 echo "== node"; k get nodes -o wide
-k get sa default >/dev/null 2>&1 || sleep 3
+wait_until 60 "the default ServiceAccount (the controller-manager creates it)" k get sa default -o name
 s=$(ms); k apply -f "$manifest"
 k wait --for=condition=Ready pod/bplab-consumer --timeout=120s
 echo "consumer Ready $(( $(ms) - s )) ms after apply"
@@ -24,10 +24,8 @@ echo "== by Service name from another pod (CoreDNS, then kube-proxy DNAT, pod ->
 k run bplab-client --image="$image" --image-pull-policy=Never --restart=Never --rm -i --quiet --command -- \
   python3 -c "import socket, urllib.request as u; print('bplab-consumer ->', socket.gethostbyname('bplab-consumer')); print(u.urlopen('http://bplab-consumer:8001/health', timeout=5).read().decode())"
 echo "== waiting for the 64Mi hog to be OOM-killed twice"
-for _ in $(seq 120); do
-  n="$(k get pod bplab-hog -o jsonpath='{.status.containerStatuses[0].restartCount}')"
-  [[ ${n:-0} -ge 2 ]] && break; sleep 1
-done
+killed_twice() { (( $(k get pod bplab-hog -o jsonpath='{.status.containerStatuses[0].restartCount}') >= 2 )); }
+wait_until 120 "the 64Mi hog's second restart" killed_twice || true  # what follows shows where it stands
 k get pod bplab-hog -o jsonpath='restartCount={.status.containerStatuses[0].restartCount} lastState={.status.containerStatuses[0].lastState.terminated.reason} exitCode={.status.containerStatuses[0].lastState.terminated.exitCode}{"\n"}'
 k describe pod bplab-hog | sed -n '/Containers:/,/Conditions:/p'
 k get events --field-selector involvedObject.name=bplab-hog --sort-by=.lastTimestamp | tail -8

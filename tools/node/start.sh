@@ -11,9 +11,8 @@ if ! node_running; then
   setsid "$PYTHON" "$here/node.py" up > "$STATE/node.log" 2>&1 < /dev/null &
   echo $! > "$PIDFILE"
 fi
-for _ in $(seq 600); do
-  [[ -f $STATE/ready ]] && { echo "$STATE/admin.kubeconfig"; exit 0; }
-  kill -0 "$(cat "$PIDFILE")" 2>/dev/null || { echo "node.py up exited; last lines of $STATE/node.log:" >&2; tail -30 "$STATE/node.log" >&2; exit 1; }
-  sleep 0.5
-done
-echo "node not ready after 300 s; see $STATE/node.log and $STATE/logs/" >&2; exit 1
+# Ready, or node.py gone: either ends the wait; which one is decided below.
+ready_or_gone() { [[ -f $STATE/ready ]] || ! kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+WAIT_INTERVAL=0.5 wait_until 300 "the node to be ready (see $STATE/node.log and $STATE/logs/)" ready_or_gone || exit 1
+[[ -f $STATE/ready ]] || { echo "node.py up exited; last lines of $STATE/node.log:" >&2; tail -30 "$STATE/node.log" >&2; exit 1; }
+echo "$STATE/admin.kubeconfig"

@@ -7,8 +7,8 @@
 if node_running; then
   pid="$(cat "$PIDFILE")"
   kill -TERM "$pid"
-  for _ in $(seq 180); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid"; fi
+  gone() { ! kill -0 "$pid" 2>/dev/null; }
+  WAIT_INTERVAL=0.5 wait_until 90 "node.py up (pid $pid) to stop; sending SIGKILL" gone || kill -KILL "$pid" 2>/dev/null || true
 fi
 rm -f "$PIDFILE"
 "$PYTHON" "$here/node.py" down
