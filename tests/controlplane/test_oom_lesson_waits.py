@@ -44,8 +44,8 @@ def test_the_wait_for_the_operators_event_outlasts_an_empty_list(
     late.start()
     try:
         result = subprocess.run(
-            ["bash", "-c", f'. {LESSON} {namespace} http://unused; WAIT_INTERVAL=0.5 wait_until 60 "the event" oom_event'
-             ' && echo "$event"'],
+            ["bash", "-c", f". {LESSON} {namespace} http://unused; "
+             'WAIT_INTERVAL=0.5 wait_until 60 "the event" oom_event && echo "$event"'],
             env=env, capture_output=True, text=True, timeout=90, check=False,
         )  # fmt: skip
     finally:

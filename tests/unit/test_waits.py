@@ -23,9 +23,9 @@ def test_a_failing_then_empty_answer_means_not_yet(tmp_path: Path) -> None:
     # empty, the third has the event: the wait returns with it instead of ending the script at the first.
     result = run_bash(
         """
-        tries=0
-        answer() {
-          tries=$((tries + 1)); echo "$tries" > tries
+        echo 0 > tries
+        answer() {  # runs in $(...), a subshell: the count lives in a file
+          local tries=$(($(cat tries) + 1)); echo "$tries" > tries
           if ((tries == 1)); then echo "error: array index out of bounds" >&2; return 1; fi
           if ((tries == 2)); then return 0; fi
           echo "producer OOM-killed"
@@ -61,9 +61,8 @@ def test_lint_refuses_a_hand_written_poll_loop(tmp_path: Path) -> None:
     )
     result = subprocess.run([str(LINT), str(script)], capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 1
-    assert result.stdout.splitlines() == [
-        f"{script}:5: a hand-written wait; use wait_until from tools/lib/wait.sh (errors mean 'not yet', with a timeout)"
-    ]
+    hint = "a hand-written wait; use wait_until from tools/lib/wait.sh (errors mean 'not yet', with a timeout)"
+    assert result.stdout.splitlines() == [f"{script}:5: {hint}"]
 
 
 def test_every_shell_script_of_the_project_waits_through_wait_until() -> None:

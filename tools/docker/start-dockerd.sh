@@ -75,14 +75,11 @@ launch() {
 }
 
 wait_ready() {
-    for _ in $(seq 1 120); do
-        if ping_daemon "unix://$SOCK"; then
-            log "dockerd (pid $(cat "$PIDFILE" 2>/dev/null || echo '?')) is ready"
-            echo "unix://$SOCK"
-            exit 0
-        fi
-        sleep 0.5
-    done
+    if WAIT_INTERVAL=0.5 wait_until 60 "dockerd to answer on unix://$SOCK" ping_daemon "unix://$SOCK"; then
+        log "dockerd (pid $(cat "$PIDFILE" 2>/dev/null || echo '?')) is ready"
+        echo "unix://$SOCK"
+        exit 0
+    fi
 }
 
 if ! [ -s "$PIDFILE" ]; then
