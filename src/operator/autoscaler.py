@@ -99,6 +99,7 @@ async def tick(state: OperatorState, namespace: str | None, configs: ConfigIndex
         slots_per_consumer=min(desired.producer.sender_concurrency, desired.consumer.concurrency),
         last_change=memory.last_change,
         now=moment,
+        fresh_within=state.config.autoscale_seconds,
     )
     if decision.replicas != replicas:
         await state.kube.scale_consumers(str(namespace), deployment, decision.replicas)

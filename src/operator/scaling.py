@@ -66,9 +66,12 @@ def decide(
     slots_per_consumer: int,
     last_change: float | None,
     now: float,
+    fresh_within: float,
 ) -> Decision:
-    """The consumer replicas to run now. `samples` are in time order, the last one current; `slots_per_consumer` is
-    how many sends one consumer pod takes at once; `last_change` is when the operator last scaled (None: not yet)."""
+    """The consumer replicas to run now. `samples` are in time order; the last one is the queue now only if taken
+    within `fresh_within` seconds (a producer that stopped answering leaves its last reading behind, and a dead
+    producer's deep queue must not scale anything). `slots_per_consumer` is how many sends one consumer pod takes at
+    once; `last_change` is when the operator last scaled (None: not yet)."""
     value = metric_value(policy, samples[-1]) if samples else 0.0
     low, high = policy.min_replicas, policy.max_replicas
     if replicas < low or replicas > high:
@@ -76,6 +79,9 @@ def decide(
         return Decision(bounded, f"{replicas} consumer(s) is outside minReplicas {low}..maxReplicas {high}", value)
     if not samples:
         return Decision(replicas, "no ready producer to observe", value)
+    age = now - samples[-1].at
+    if age > fresh_within:
+        return Decision(replicas, f"no fresh reading from a producer (the last is {age:.0f} s old)", value)
     if last_change is not None and now - last_change < policy.cooldown_seconds:
         left = policy.cooldown_seconds - (now - last_change)
         return Decision(replicas, f"cooling down ({left:.0f} s left); {describe(policy, value, replicas)}", value)
@@ -101,7 +107,8 @@ def _maybe_scale_down(
     since = now - policy.cooldown_seconds
     if samples[0].at > since:
         return Decision(replicas, f"{steady} (watching a full cooldown before any scale-down)", value)
-    window = [sample for sample in samples if sample.at >= since]
+    # The latest sample is fresh, but a cooldown shorter than a round can still leave the window empty.
+    window = [sample for sample in samples if sample.at >= since] or [samples[-1]]
     if max(load(policy, metric_value(policy, sample), replicas) for sample in window) > 1 - TOLERANCE:
         return Decision(replicas, steady, value)
     peak_in_flight = max(sample.in_flight for sample in window)
