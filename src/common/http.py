@@ -1,14 +1,32 @@
-"""HTTP edges shared by both services: JSON bodies with clear 4xx errors, and the admin bearer token."""
+"""HTTP edges shared by both services: JSON bodies with clear 4xx errors, and the admin bearer token.
+
+Every JSON endpoint reads its body through `read_json_object`, so the limits on what a request may send hold in one
+place: the body's size (413), the time its bytes may take to arrive (408, then the connection is closed, so a
+Content-Length longer than the body cannot hold a connection open), JSON's nesting depth and valid Unicode (400).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
+import math
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from backpressure_lab.common.echo import cut, echo
+
+JSON_BODY_LIMIT = 1024 * 1024
+"""Bytes a settings or /produce body may have: the largest real one is under 2 KB."""
+BODY_READ_SECONDS = 5.0
+"""How long the whole body may take to arrive once the headers are in."""
+MAX_JSON_DEPTH = 32
+"""Nesting levels a body may have: the deepest real one has 2 ({"endpoints": [...]})."""
+MESSAGE_LIMIT = 2000
+"""Characters of one error message: a body with thousands of bad fields gets the first problems, not all of them."""
 
 
 class ClientError(Exception):
@@ -21,20 +39,108 @@ class ClientError(Exception):
         self.headers = headers or {}
 
 
-async def read_json_object(request: Request, example: str) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 that shows an example of what to send."""
-    body = await request.body()
+async def read_json_object(
+    request: Request, example: str, limit: int = JSON_BODY_LIMIT, *, empty_means: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The request body as a JSON object, or a 4xx that says what is wrong and shows an example of what to send.
+
+    An empty body is a 400, unless `empty_means` says what it stands for (a bare POST /admin/slow-down: `{}`).
+    """
+    body = await read_body(request, limit)
     if not body.strip():
+        if empty_means is not None:
+            return dict(empty_means)
         raise ClientError(400, f"request body is empty; send a JSON object such as {example}")
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:
+        raise ClientError(
+            400, f"request body nests deeper than {MAX_JSON_DEPTH} levels; send a JSON object such as {example}"
+        ) from None
     except (ValueError, UnicodeDecodeError) as error:
         raise ClientError(
-            400, f"request body is not valid JSON ({error}); send a JSON object such as {example}"
+            400, f"request body is not valid JSON ({cut(str(error), 200)}); send a JSON object such as {example}"
         ) from None
     if not isinstance(data, dict):
         raise ClientError(400, f"request body must be a JSON object such as {example}, not {type(data).__name__}")
+    problem = json_problem(data)
+    if problem is not None:
+        raise ClientError(400, f"{problem}; send a JSON object such as {example}")
     return data
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body's bytes: at most `limit` (else 413), all within BODY_READ_SECONDS (else 408, closing the connection)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise _too_large(int(declared), limit)
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with asyncio.timeout(BODY_READ_SECONDS):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise _too_large(size, limit)
+                chunks.append(chunk)
+    except TimeoutError:
+        raise ClientError(
+            408,
+            f"request body did not arrive within {BODY_READ_SECONDS:g} s ({size:,} bytes came, Content-Length said "
+            f"{declared or 'nothing'}); send the whole body at once",
+            {"Connection": "close"},
+        ) from None
+    return b"".join(chunks)
+
+
+def _too_large(size: int, limit: int) -> ClientError:
+    return ClientError(
+        413, f"request body is {size:,} bytes or more; this endpoint reads at most {limit:,}", {"Connection": "close"}
+    )
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"number {echo(text, 40)} is too large")
+    return number
+
+
+def json_problem(document: object) -> str | None:
+    """What makes a parsed JSON (or YAML) document unusable, naming where: too deep, or a string that is not valid
+    Unicode (a lone surrogate, from a "\\ud800" escape, cannot be encoded in any response or log). None when fine."""
+    stack: list[tuple[object, str, int]] = [(document, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return f"{path or 'the document'} nests deeper than {MAX_JSON_DEPTH} levels"
+        if isinstance(value, str):
+            if not _valid_unicode(value):
+                return f"{path or 'the document'} is not valid Unicode (it holds a lone surrogate such as \\ud800)"
+        elif isinstance(value, dict):
+            children: list[tuple[object, str, int]] = []
+            for key, item in value.items():
+                if isinstance(key, str) and not _valid_unicode(key):
+                    return f"a field name in {path or 'the document'} is not valid Unicode (it holds a lone surrogate)"
+                children.append((item, f"{path}.{key}" if path else str(key), depth + 1))
+            stack.extend(reversed(children))
+        elif isinstance(value, list):
+            stack.extend((value[index], f"{path}[{index}]", depth + 1) for index in reversed(range(len(value))))
+    return None
+
+
+def _valid_unicode(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def require_admin(request: Request, token: str | None) -> None:
@@ -54,13 +160,13 @@ def require_admin(request: Request, token: str | None) -> None:
 
 async def client_error_response(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ClientError)
-    return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
+    return JSONResponse({"error": cut(exc.message, MESSAGE_LIMIT)}, status_code=exc.status, headers=exc.headers)
 
 
 async def http_error_response(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = exc.detail if exc.status_code != 404 else f"no such endpoint: {request.method} {request.url.path}"
-    return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+    return JSONResponse({"error": cut(message, MESSAGE_LIMIT)}, status_code=exc.status_code, headers=exc.headers)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {ClientError: client_error_response, HTTPException: http_error_response}
