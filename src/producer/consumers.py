@@ -9,11 +9,21 @@ listed consumer, so that scaling the consumers out really raises throughput.
 
 from __future__ import annotations
 
+import ipaddress
 import itertools
-from urllib.parse import urlsplit
+import re
+from urllib.parse import SplitResult, urlsplit
+
+from backpressure_lab.common.echo import echo
 
 MAX_ENDPOINTS = 64
+MAX_URL_LENGTH = 2048
 EXAMPLE = '{"endpoints": ["http://10.244.0.7:8001", "http://10.244.0.9:8001"]}'
+ALLOWED = (
+    "a base URL: http:// or https://, a host name or IP address, an optional port from 1 to 65535, and no path, "
+    "query or user, such as http://10.244.0.7:8001"
+)
+_HOST_NAME = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*\.?")
 
 
 class EndpointsError(ValueError):
@@ -21,21 +31,53 @@ class EndpointsError(ValueError):
 
 
 def parse_endpoints(raw: object) -> tuple[str, ...]:
-    """The consumer base URLs in a PUT /admin/consumers body's `endpoints`, checked; [] means "the Service again"."""
+    """The consumer base URLs in a PUT /admin/consumers body's `endpoints`, checked; [] means "the Service again".
+
+    Every element is checked before any is used: a list with one bad element changes nothing.
+    """
     if not isinstance(raw, list):
-        raise EndpointsError(f"endpoints must be a list of consumer base URLs such as {EXAMPLE} (got {raw!r})")
+        raise EndpointsError(f"endpoints must be a list of consumer base URLs such as {EXAMPLE} (got {echo(raw)})")
     if len(raw) > MAX_ENDPOINTS:
         raise EndpointsError(f"endpoints lists {len(raw)} consumers; at most {MAX_ENDPOINTS} are allowed")
     urls: list[str] = []
-    for entry in raw:
-        parts = urlsplit(entry) if isinstance(entry, str) else None
-        if parts is None or parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"}:
-            raise EndpointsError(f"each endpoint must be a base URL like http://10.244.0.7:8001 (got {entry!r})")
-        url = entry.rstrip("/")
+    for index, entry in enumerate(raw):
+        url = base_url(entry)
+        if url is None:
+            raise EndpointsError(f"endpoints[{index}] must be {ALLOWED} (got {echo(entry)})")
         if url in urls:
-            raise EndpointsError(f"endpoint {url} is listed twice")
+            raise EndpointsError(f"endpoints[{index}]: {url} is listed twice")
         urls.append(url)
     return tuple(urls)
+
+
+def base_url(entry: object) -> str | None:
+    """`entry` without a trailing slash when it is a consumer base URL the sender can reach, else None."""
+    if not isinstance(entry, str) or len(entry) > MAX_URL_LENGTH or not entry.isascii() or not entry.isprintable():
+        return None
+    if any(character.isspace() for character in entry):
+        return None
+    try:
+        parts = urlsplit(entry)
+        port = parts.port
+    except ValueError:  # an unclosed "[", a port that is not a number or past 65535
+        return None
+    if parts.scheme not in {"http", "https"} or parts.path not in {"", "/"} or parts.query or parts.fragment:
+        return None
+    if parts.username is not None or parts.password is not None or port == 0 or not _valid_host(parts):
+        return None
+    return entry.rstrip("/")
+
+
+def _valid_host(parts: SplitResult) -> bool:
+    host = parts.hostname
+    if not host:
+        return False
+    if "[" in parts.netloc:
+        try:
+            return ipaddress.ip_address(host).version == 6
+        except ValueError:
+            return False
+    return _HOST_NAME.fullmatch(host) is not None
 
 
 class ConsumerEndpoints:

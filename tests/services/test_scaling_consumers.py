@@ -95,9 +95,9 @@ def test_an_empty_list_sends_to_the_consumer_service_again(two_consumers: tuple[
     ("endpoints", "message"),
     [
         ("http://10.0.0.1:8001", "endpoints must be a list of consumer base URLs"),
-        (["10.0.0.1:8001"], "each endpoint must be a base URL like http://10.244.0.7:8001"),
-        (["http://10.0.0.1:8001/process"], "each endpoint must be a base URL"),
-        (["http://a:1", "http://a:1/"], "endpoint http://a:1 is listed twice"),
+        (["10.0.0.1:8001"], "endpoints[0] must be a base URL: http:// or https://"),
+        (["http://10.0.0.1:8001/process"], "endpoints[0] must be a base URL"),
+        (["http://a:1", "http://a:1/"], "endpoints[1]: http://a:1 is listed twice"),
         ([f"http://10.0.0.{n}:8001" for n in range(65)], "at most 64 are allowed"),
     ],
 )

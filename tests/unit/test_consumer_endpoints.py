@@ -41,15 +41,30 @@ def test_sends_to_a_removed_consumer_finish_without_counting_against_the_new_lis
 def test_parse_accepts_base_urls_and_an_empty_list() -> None:
     assert parse_endpoints([A + "/", B]) == (A, B)
     assert parse_endpoints([]) == ()
+    assert parse_endpoints(["http://[::1]:8001", "https://lab-consumer.ns.svc:8001", "http://Consumer-0"]) == (
+        "http://[::1]:8001",
+        "https://lab-consumer.ns.svc:8001",
+        "http://Consumer-0",
+    )
 
 
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
         ({"a": 1}, "endpoints must be a list"),
-        ([1], "each endpoint must be a base URL"),
-        (["ftp://10.0.0.1"], "each endpoint must be a base URL"),
-        ([A, A], "listed twice"),
+        ([1], r"endpoints\[0\] must be a base URL"),
+        (["ftp://10.0.0.1"], r"endpoints\[0\] must be a base URL"),
+        ([A, A], r"endpoints\[1\]: http://10.0.0.1:8001 is listed twice"),
+        ([[]], r"endpoints\[0\] must be a base URL: http:// or https://.* \(got \[\]\)"),
+        ([A, "http://a\ud800b:1"], r"endpoints\[1\] must be a base URL: .*\(got 'http://a\\ud800b:1'\)"),
+        (["http://[::1"], r"endpoints\[0\] must be a base URL"),
+        (["http://127.0.0.1:99999"], r"an optional port from 1 to 65535"),
+        (["http://127.0.0.1:0"], r"endpoints\[0\] must be a base URL"),
+        (["http://10.0.0.1:8001/process"], r"no path, query or user"),
+        (["http://user:pw@10.0.0.1:8001"], r"endpoints\[0\] must be a base URL"),
+        (["http://a b:1"], r"endpoints\[0\] must be a base URL"),
+        (["http://caf\u00e9:1"], r"endpoints\[0\] must be a base URL"),
+        (["http://" + "a" * 5000], r"endpoints\[0\] must be a base URL: .*\.\.\. \(5,007 characters\)"),
     ],
 )
 def test_parse_refuses_what_it_cannot_use(raw: object, message: str) -> None:
