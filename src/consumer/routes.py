@@ -10,10 +10,10 @@ from starlette.responses import JSONResponse, Response
 from backpressure_lab.common.http import ClientError, read_json_object, require_admin
 from backpressure_lab.common.settings import Bounds, SettingsError, as_dict, check_value
 from backpressure_lab.consumer.processing import config_changes, slowed_changes
+from backpressure_lab.consumer.work_item import ITEM_BODY_LIMIT, ITEM_EXAMPLE, ItemError, item_id_of
 from backpressure_lab.consumer.worker import Consumer
 
 FACTOR = Bounds("number", "slow-down or speed-up factor", minimum=0, exclusive_minimum=True, maximum=1000)
-ITEM_EXAMPLE = '{"id": "item-1", "created_at": 1700000000.0, "payload": "..."}'
 
 
 def _consumer(request: Request) -> Consumer:
@@ -47,10 +47,11 @@ async def process(request: Request) -> Response:
         )
     try:
         try:
-            item = await read_json_object(request, ITEM_EXAMPLE)
-            item_id = item.get("id")
-            if isinstance(item_id, bool) or not isinstance(item_id, str | int):
-                raise ClientError(400, f"id must be a string or an integer (got {item_id!r}); send {ITEM_EXAMPLE}")
+            item = await read_json_object(request, ITEM_EXAMPLE, limit=ITEM_BODY_LIMIT)
+            try:
+                item_id = item_id_of(item)
+            except ItemError as error:
+                raise ClientError(400, f"{error}; send {ITEM_EXAMPLE}") from None
         except ClientError:
             consumer.count_failure()
             raise
