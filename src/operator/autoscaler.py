@@ -26,14 +26,15 @@ from backpressure_lab.operator.kube import KubeError
 from backpressure_lab.operator.ownership import owner
 from backpressure_lab.operator.pods import ReleasePod
 from backpressure_lab.operator.scaling import Decision, Sample, decide
-from backpressure_lab.operator.state import AutoscaleMemory, ConfigIndex, OperatorState, PodIndex
+from backpressure_lab.operator.state import AutoscaleMemory, ConfigIndex, Heartbeat, OperatorState, PodIndex
 from backpressure_lab.operator.status import Event, Report
 
 logger = logging.getLogger("backpressure_lab.operator.autoscaler")
 
 
-async def run(state: OperatorState, configs: ConfigIndex, pods: PodIndex) -> None:
+async def run(state: OperatorState, configs: ConfigIndex, pods: PodIndex, heartbeat: Heartbeat) -> None:
     while not state.stopping:
+        heartbeat.round_starts()
         for namespace in list(pods):
             try:
                 with state.working() as allowed:
@@ -45,6 +46,7 @@ async def run(state: OperatorState, configs: ConfigIndex, pods: PodIndex) -> Non
             except Exception:
                 # Level-based: the next round starts from what is, so one bad round must not end the autoscaler.
                 logger.exception(f"autoscaler in {namespace} failed; trying again in the next round")
+        heartbeat.round_ends()
         await asyncio.sleep(state.config.autoscale_seconds)
 
 

@@ -15,6 +15,11 @@ def now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def precise_now() -> str:
+    """RFC 3339 with milliseconds, for moments a test or a person compares closer than a second."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def condition(kind: str, status: bool, reason: str, message: str, generation: int) -> dict[str, Any]:
     return {
         "type": kind,

@@ -20,15 +20,16 @@ from backpressure_lab.operator.desired import DesiredSettings, InvalidSpecError,
 from backpressure_lab.operator.kube import KubeError
 from backpressure_lab.operator.oom import account
 from backpressure_lab.operator.ownership import ConfigClaim, owner
-from backpressure_lab.operator.state import ConfigIndex, OperatorState, PodIndex
+from backpressure_lab.operator.state import ConfigIndex, Heartbeat, OperatorState, PodIndex
 from backpressure_lab.operator.status import Report, conflict_conditions, conflict_event, oom_status, valid_conditions
 
 logger = logging.getLogger("backpressure_lab.operator.drift")
 HTTP_CONFLICT = 409
 
 
-async def run(state: OperatorState, configs: ConfigIndex, pods: PodIndex) -> None:
+async def run(state: OperatorState, configs: ConfigIndex, pods: PodIndex, heartbeat: Heartbeat) -> None:
     while not state.stopping:
+        heartbeat.round_starts()
         for namespace in list(configs):
             try:
                 await check_namespace(state, namespace, configs, pods)
@@ -43,6 +44,7 @@ async def run(state: OperatorState, configs: ConfigIndex, pods: PodIndex) -> Non
             except Exception:
                 # Level-based: the next round starts from what is, so one bad round must not end the checks.
                 logger.exception(f"drift check in {namespace} failed; trying again in the next round")
+        heartbeat.round_ends()
         await asyncio.sleep(state.config.drift_check_seconds)
 
 

@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any, cast
 
+import aiohttp
 import kopf
 
-from backpressure_lab.operator import autoscaler, drift
+from backpressure_lab.operator import autoscaler, drift, liveness
 from backpressure_lab.operator.api import GROUP, INSTANCE_LABEL, PLURAL, VERSION
 from backpressure_lab.operator.apply import CURRENT, FAILED, apply_to_pod, new_session
 from backpressure_lab.operator.conditions import CONFLICT, INVALID, now
 from backpressure_lab.operator.config import OperatorConfig
 from backpressure_lab.operator.converge import StoppingError, converge, is_true, post_events, status_changes
 from backpressure_lab.operator.desired import InvalidSpecError, desired_settings
-from backpressure_lab.operator.kube import KubeWriter
+from backpressure_lab.operator.kube import KubeError, KubeWriter
 from backpressure_lab.operator.ownership import ConfigClaim, owner
 from backpressure_lab.operator.pods import ReleasePod, release_pod
-from backpressure_lab.operator.state import ConfigIndex, OperatorState, PodIndex
+from backpressure_lab.operator.state import ConfigIndex, Heartbeat, OperatorState, PodIndex
 from backpressure_lab.operator.status import (
     Event,
     Report,
@@ -36,6 +38,7 @@ from backpressure_lab.operator.status import (
 )
 
 CONFIGS = (GROUP, VERSION, PLURAL)
+HTTP_NOT_FOUND = 404
 
 
 def _state(memo: kopf.Memo) -> OperatorState:
@@ -104,20 +107,37 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: 
 def _report_crash(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         logging.getLogger("backpressure_lab.operator").error(
-            f"{task.get_name()} stopped; restart the operator", exc_info=task.exception()
+            f"{task.get_name()} stopped; the liveness probe now fails", exc_info=task.exception()
         )
 
 
 def _start_background_loops(state: OperatorState, kwargs: Mapping[str, Any]) -> None:
     """Started by the first resource handler, not at start-up: kopf fills its indexes before it runs any resource
     handler, and only then is its event-posting context (which the task inherits) complete."""
-    if state.background or state.stopping:
+    if state.loops or state.stopping:
         return
     configs, pods = _indexes(kwargs)
-    for loop, name in ((drift.run, "drift-check"), (autoscaler.run, "autoscaler")):
-        task = asyncio.create_task(loop(state, configs, pods), name=name)
-        task.add_done_callback(_report_crash)
-        state.background.append(task)
+    loops = (
+        ("drift-check", drift.run, state.config.drift_check_seconds),
+        ("autoscaler", autoscaler.run, state.config.autoscale_seconds),
+    )
+    for name, loop, every in loops:
+        heartbeat = Heartbeat(every=every)
+        heartbeat.task = asyncio.create_task(loop(state, configs, pods, heartbeat), name=name)
+        heartbeat.task.add_done_callback(_report_crash)
+        state.loops[name] = heartbeat
+
+
+@kopf.on.probe(id="loops")
+def loops_alive(memo: kopf.Memo, **_: Any) -> dict[str, Any]:
+    """Part of kopf's liveness endpoint: fails (HTTP 500, so the kubelet restarts the operator) when a background
+    loop has ended or stopped finishing rounds; else shows each loop's rounds."""
+    state = _state(memo)
+    views, moment = state.loop_views(), time.monotonic()
+    found = liveness.problems(views, moment)
+    if found:
+        raise kopf.PermanentError("; ".join(found))
+    return liveness.report(views, moment)
 
 
 @kopf.on.cleanup()
@@ -154,9 +174,20 @@ def release_pods(body: kopf.Body, namespace: str | None, **_: Any) -> dict[str |
     return None if pod is None else {namespace: pod}
 
 
-def _finish(body: kopf.Body, patch: kopf.Patch, status: kopf.Status, report: Report) -> None:
-    for key, value in status_changes(status, report, now()).items():
-        patch.status[key] = value
+async def _finish(state: OperatorState, body: kopf.Body, status: kopf.Status, report: Report) -> None:
+    """The status first, then the events. kopf applies a handler's patch only after the handler returns, by when the
+    events it posts may be out already: `kubectl describe` would announce what `kubectl get` does not show yet."""
+    changes = status_changes(status, report, now())
+    if changes:
+        meta = body.metadata
+        try:
+            await state.kube.patch_status(str(meta.namespace), str(meta.name), str(meta.uid), None, changes)
+        except KubeError as error:
+            if error.status == HTTP_NOT_FOUND:
+                return  # deleted meanwhile: nothing left to report on
+            raise kopf.TemporaryError(f"writing the status: {error}", delay=2) from error
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise kopf.TemporaryError(f"writing the status: {error}", delay=2) from error
     post_events(body, report)
 
 
@@ -169,7 +200,6 @@ async def reconcile(
     spec: kopf.Spec,
     meta: kopf.Meta,
     status: kopf.Status,
-    patch: kopf.Patch,
     namespace: str | None,
     reason: str,
     memo: kopf.Memo,
@@ -186,7 +216,7 @@ async def reconcile(
         report.conditions = conflict_conditions(first.name, state.config.release, generation)
         if not is_true(status, CONFLICT):
             report.events.append(conflict_event(first.name))
-        _finish(body, patch, status, report)
+        await _finish(state, body, status, report)
         return
     try:
         desired = desired_settings(spec)
@@ -194,7 +224,7 @@ async def reconcile(
         report.conditions = invalid_conditions(invalid.problems, generation)
         if _condition_message(status, INVALID) != str(invalid):  # once per problem, not once per operator restart
             report.events.append(Event("Warning", "Invalid", str(invalid)))
-        _finish(body, patch, status, report)
+        await _finish(state, body, status, report)
         raise kopf.PermanentError(str(invalid)) from invalid
     async with state.converging:
         try:
@@ -210,11 +240,12 @@ async def reconcile(
             )
         except StoppingError as stopping:
             raise kopf.TemporaryError(str(stopping), delay=5) from stopping
-    # observedGeneration is recorded only once the generation is fully handled (a TemporaryError retries it).
-    report.status.update(converged.status)
-    report.conditions = converged.conditions + valid_conditions(generation)
-    report.events = converged.events
-    _finish(body, patch, status, report)
+        # observedGeneration is recorded only once the generation is fully handled (a TemporaryError retries it),
+        # and under the lock, so a drift check cannot write between this convergence and its record.
+        report.status.update(converged.status)
+        report.conditions = converged.conditions + valid_conditions(generation)
+        report.events = converged.events
+        await _finish(state, body, status, report)
 
 
 def _condition_message(status: Mapping[str, Any], kind: str) -> str | None:
@@ -249,17 +280,20 @@ async def pod_became_ready(
         return
     state.reachable[pod.uid] = address
     configs, _pods = _indexes(kwargs)
-    first = owner(configs.get(namespace, []))
-    if first is None:
-        return
-    try:
-        desired = desired_settings(first.spec)
-    except InvalidSpecError:
-        return
-    with state.working() as allowed:
-        if not allowed:
+    # Under the convergence lock, with the owner's spec as the index holds it once the lock is ours: a reconcile of a
+    # newer spec either finished before (this pushes the newer spec) or waits for this push and then corrects it.
+    async with state.converging:
+        first = owner(configs.get(namespace, []))
+        if first is None:
             return
-        outcome = await apply_to_pod(state.pods_http, pod, desired.wire(pod.component), state.config.admin_token)
+        try:
+            desired = desired_settings(first.spec)
+        except InvalidSpecError:
+            return
+        with state.working() as allowed:
+            if not allowed:
+                return
+            outcome = await apply_to_pod(state.pods_http, pod, desired.wire(pod.component), state.config.admin_token)
     if outcome.pushed and outcome.phase == CURRENT:
         post_events(
             first.reference, Report(events=[Event("Normal", "Applied", f"{pod.name} became ready: {outcome.message}")])

@@ -18,6 +18,7 @@ import kopf
 from backpressure_lab.operator.api import GROUP, INSTANCE_LABEL, PLURAL, SETTINGS_KEY, VERSION
 
 MANAGED_BY = "backpressure-lab-operator"
+FIELD_MANAGER = MANAGED_BY
 
 
 class KubeError(RuntimeError):
@@ -67,7 +68,11 @@ class KubeWriter:
                 headers["Authorization"] = f"{info.scheme or 'Bearer'} {info.token}"
             if content_type:
                 headers["Content-Type"] = content_type
-            async with session.request(method, info.server.rstrip("/") + path, json=body, headers=headers) as reply:
+            # Every write names its field manager, so managedFields say which fields the operator owns (the settings
+            # ConfigMap, the status, the consumer replicas) next to Helm's, which applies server-side.
+            params = {"fieldManager": FIELD_MANAGER} if method != "GET" else {}
+            url = info.server.rstrip("/") + path
+            async with session.request(method, url, json=body, headers=headers, params=params) as reply:
                 if reply.status == 401 and attempt == 1:
                     await self.close()
                     self._info = None
@@ -105,13 +110,14 @@ class KubeWriter:
         return True
 
     async def patch_status(
-        self, namespace: str, name: str, uid: str, resource_version: str, fields: Mapping[str, Any]
+        self, namespace: str, name: str, uid: str, resource_version: str | None, fields: Mapping[str, Any]
     ) -> None:
-        """Merge-patch a BackpressureConfig's status, only if the object is still the one read (uid) and unchanged
-        since (resourceVersion): otherwise 409, and the caller tries again from fresh facts. This is what keeps an
-        OOM kill from being counted twice when the watch lags behind the previous patch."""
+        """Merge-patch a BackpressureConfig's status, only if the object is still the one read (uid) and, given a
+        resourceVersion, unchanged since: otherwise 409, and the caller tries again from fresh facts. This is what
+        keeps an OOM kill from being counted twice when the watch lags behind the previous patch."""
         path = f"/apis/{GROUP}/{VERSION}/namespaces/{namespace}/{PLURAL}/{name}/status"
-        body = {"metadata": {"uid": uid, "resourceVersion": resource_version}, "status": dict(fields)}
+        guard = {"uid": uid} if resource_version is None else {"uid": uid, "resourceVersion": resource_version}
+        body = {"metadata": guard, "status": dict(fields)}
         await self._request("PATCH", path, body, "application/merge-patch+json")
 
     async def consumer_replicas(self, namespace: str, deployment: str) -> int:

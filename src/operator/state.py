@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -12,8 +13,10 @@ from typing import Any
 import aiohttp
 import kopf
 
+from backpressure_lab.operator.conditions import precise_now
 from backpressure_lab.operator.config import OperatorConfig
 from backpressure_lab.operator.kube import KubeWriter
+from backpressure_lab.operator.liveness import LoopView
 from backpressure_lab.operator.ownership import ConfigClaim
 from backpressure_lab.operator.pods import ReleasePod
 from backpressure_lab.operator.scaling import Sample
@@ -35,6 +38,38 @@ class AutoscaleMemory:
 
 
 @dataclass
+class Heartbeat:
+    """One background loop's task and the rounds it has finished (what the liveness probe judges)."""
+
+    every: float
+    task: asyncio.Task[None] | None = None
+    started: float = field(default_factory=time.monotonic)
+    last_round: float | None = None
+    last_round_started_at: str | None = None
+    rounds: int = 0
+    _round_started_at: str | None = None
+
+    def round_starts(self) -> None:
+        self._round_started_at = precise_now()
+
+    def round_ends(self) -> None:
+        self.last_round = time.monotonic()
+        self.last_round_started_at = self._round_started_at
+        self.rounds += 1
+
+    def view(self, name: str) -> LoopView:
+        return LoopView(
+            name=name,
+            running=self.task is not None and not self.task.done(),
+            every=self.every,
+            started=self.started,
+            last_round=self.last_round,
+            rounds=self.rounds,
+            last_round_started_at=self.last_round_started_at,
+        )
+
+
+@dataclass
 class OperatorState:
     """Created at start-up and closed at clean-up (kept in kopf's memo)."""
 
@@ -48,9 +83,13 @@ class OperatorState:
     stopping: bool = False
     busy: int = 0
     """Calls using the HTTP sessions right now: clean-up waits for them before closing the sessions."""
-    background: list[asyncio.Task[None]] = field(default_factory=list)
+    loops: dict[str, Heartbeat] = field(default_factory=dict)
+    """Loop name -> its task and heartbeat (drift-check, autoscaler), once the first resource handler started them."""
     autoscaling: dict[str, AutoscaleMemory] = field(default_factory=dict)
     """Namespace -> the autoscaler's samples and its last decision."""
+
+    def loop_views(self) -> list[LoopView]:
+        return [heartbeat.view(name) for name, heartbeat in self.loops.items()]
 
     @contextlib.contextmanager
     def working(self) -> Iterator[bool]:
@@ -66,9 +105,10 @@ class OperatorState:
 
     async def close(self) -> None:
         self.stopping = True
-        for task in self.background:
+        tasks = [loop.task for loop in self.loops.values() if loop.task is not None]
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(*self.background, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         for _attempt in range(100):
             if not self.busy:
                 break

@@ -8,14 +8,18 @@ whose status (podIP 127.0.0.1, Ready, containerStatuses) the test writes through
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, cast
 
@@ -49,6 +53,11 @@ def helm_template(namespace: str, *show_only: str, values: dict[str, Any] | None
     for key, value in (values or {}).items():
         args += ["--set-json", f"{key}={json.dumps(value)}"]
     return subprocess.run(args, capture_output=True, text=True, check=True, timeout=60).stdout
+
+
+def moment() -> str:
+    """Now, as the operator's heartbeat spells its times (RFC 3339 UTC, milliseconds): they compare as text."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
@@ -147,6 +156,81 @@ class LoopbackPodStandIn:
         return cast(dict[str, Any], self.service.get("/admin/config")["config"])
 
 
+class HoldingProxy:
+    """An HTTP proxy in front of one service that holds the first `POST /admin/config` until `release()`: it makes
+    "the operator's push is still in flight" a state a test can stand in, instead of a race it hopes to lose."""
+
+    def __init__(self, backend_port: int) -> None:
+        self.backend_port = backend_port
+        self.holding = threading.Event()
+        """Set once the first POST /admin/config has arrived and is being held."""
+        self.held_done = threading.Event()
+        """Set once the held request was forwarded and answered."""
+        self._release = threading.Event()
+        self._lock = threading.Lock()
+        self.held_at = 0.0
+        """When the held request arrived (monotonic)."""
+        self.posts: list[dict[str, Any]] = []
+        """Every POST /admin/config body, in arrival order (the held one first)."""
+        proxy = self
+
+        class Forward(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self._forward(b"")
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                held = False
+                if self.path == "/admin/config":
+                    with proxy._lock:
+                        proxy.posts.append(json.loads(body or b"{}"))
+                        held = len(proxy.posts) == 1
+                if held:
+                    proxy.held_at = time.monotonic()
+                    proxy.holding.set()
+                    proxy._release.wait(30)
+                try:
+                    self._forward(body)
+                finally:
+                    if held:
+                        proxy.held_done.set()
+
+            def do_PUT(self) -> None:
+                self._forward(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+            def _forward(self, body: bytes) -> None:
+                upstream = http.client.HTTPConnection("127.0.0.1", proxy.backend_port, timeout=10)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in {"host", "connection"}}
+                upstream.request(self.command, self.path, body=body or None, headers=headers)
+                reply = upstream.getresponse()
+                payload = reply.read()
+                upstream.close()
+                self.send_response(reply.status)
+                for name, value in reply.getheaders():
+                    if name.lower() not in {"content-length", "connection", "transfer-encoding", "date", "server"}:
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Forward)
+        self.port = int(self.server.server_address[1])
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def release(self) -> None:
+        self._release.set()
+
+    def close(self) -> None:
+        self._release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
 # --- The operator process ------------------------------------------------------------------------------------------
 
 
@@ -196,6 +280,22 @@ class OperatorProcess:
                 return bool(response.status == 200)
         except (urllib.error.URLError, OSError):
             return False
+
+    def health(self) -> dict[str, Any]:
+        """kopf's liveness endpoint: the probes' results, our `loops` heartbeat among them (kopf caches them 10 s)."""
+        url = f"http://127.0.0.1:{self.liveness_port}/healthz"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return cast(dict[str, Any], json.load(response))
+
+    def wait_for_round(self, loop: str, *, started_after: str, timeout: float = 30) -> None:
+        """Until `loop` ("drift-check" or "autoscaler") has finished a round that began after `started_after`
+        (`moment()`): the observable for "the operator looked again", where a sleep would pass a stalled operator."""
+
+        def finished() -> bool:
+            began = self.health()["loops"][loop]["lastRoundStartedAt"]
+            return bool(began and began > started_after)
+
+        wait_for(finished, timeout, f"a {loop} round that began after {started_after}", interval=0.5)
 
     def stop(self) -> None:
         if self.proc is not None:
