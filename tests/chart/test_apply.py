@@ -8,6 +8,7 @@ Pods without an admission error. Image names are never pulled.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import subprocess
@@ -15,9 +16,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import kopf
 import pytest
 import yaml
 
+from backpressure_lab.operator.kube import KubeWriter
 from tests.chart.helm import CHART, Helm, find, is_hook, set_args
 from tests.controlplane.cluster import ControlPlane, ControlPlaneError
 
@@ -29,6 +32,8 @@ IMAGES = {f"{c}.image.repository": "registry.invalid/backpressure-lab" for c in 
 # NodePorts are cluster-wide: the server-side apply test takes its own, the install test keeps the shipped ones.
 OTHER_NODE_PORTS = {"producer.service.nodePort": "30810", "consumer.service.nodePort": "30811",
                     "jaeger.service.uiNodePort": "31687"}  # fmt: skip
+# NodePorts are cluster-wide and a namespace goes away only after its test: the other releases take none.
+NO_NODE_PORTS = {f"{c}.service.type": "ClusterIP" for c in ("producer", "consumer", "jaeger")}
 PODS_TIMEOUT = 60.0
 MANAGER = "bplab-chart-tests"
 
@@ -261,3 +266,54 @@ def test_operator_role_allows_what_kopf_needs_and_nothing_more(
     ]
     allowed += [(verb, what) for verb, what, where in elsewhere if can_i(plane, user, where, verb, what)]
     assert not allowed, f"the operator's Role allows more than it needs: {allowed}"
+
+
+def operator_writer(plane: ControlPlane, namespace: str, release: str) -> KubeWriter:
+    """The operator's own API client, logged in as the chart's operator ServiceAccount (its Role, nothing more)."""
+    assert plane.pki is not None
+    token = plane.request_token(namespace, f"{release}-backpressure-lab-operator")
+    info = kopf.ConnectionInfo(server=plane.server, ca_path=str(plane.pki.ca_cert), token=token)
+    return KubeWriter(lambda: info, timeout_seconds=10)
+
+
+def managers(plane: ControlPlane, namespace: str, kind: str, name: str) -> dict[tuple[str, str], str]:
+    """(manager, subresource) -> the fields it owns, as JSON text, from managedFields."""
+    body = kubectl_json(plane, "get", kind, name, "-n", namespace, "--show-managed-fields")
+    return {
+        (entry["manager"], entry.get("subresource", "")): json.dumps(entry.get("fieldsV1", {}))
+        for entry in body["metadata"]["managedFields"]
+    }
+
+
+def test_helm_upgrade_keeps_what_the_operator_owns_after_autoscale_was_turned_on_with_kubectl(
+    controller_manager: ControlPlane, cluster_crds: list[str], cluster_helm: Helm, restricted_namespace: str
+) -> None:
+    """Exercise 14 is applied with kubectl, not through the chart's values; a repairing `make up` (helm upgrade,
+    server-side) must neither reset the replicas the operator set nor fail on who owns them or the status."""
+    plane, helm, namespace = controller_manager, cluster_helm, restricted_namespace
+    config, consumer = "lab-backpressure-lab", "lab-backpressure-lab-consumer"
+    values = set_args({**IMAGES, **NO_NODE_PORTS})
+    helm.run("install", "lab", str(CHART), "-n", namespace, "--wait=hookOnly", "--timeout=60s", *values)
+    autoscale = {"spec": {"consumer": {"autoscale": {"minReplicas": 1, "maxReplicas": 4}}}}
+    plane.kubectl("patch", "bpc", config, "-n", namespace, "--type=merge", "-p", json.dumps(autoscale))
+
+    async def operate() -> None:
+        writer = operator_writer(plane, namespace, "lab")
+        try:
+            await writer.scale_consumers(namespace, consumer, 3)
+            meta = kubectl_json(plane, "get", "bpc", config, "-n", namespace)["metadata"]
+            fields = {"observedGeneration": 2, "oomKills": 0}
+            await writer.patch_status(namespace, config, meta["uid"], meta["resourceVersion"], fields)
+        finally:
+            await writer.close()
+
+    asyncio.run(operate())
+    helm.run("upgrade", "lab", str(CHART), "-n", namespace, "--wait=hookOnly", "--timeout=60s", *values)
+
+    assert deployment_replicas(plane, namespace, "lab")["consumer"] == 3, "helm upgrade reset the operator's replicas"
+    status = kubectl_json(plane, "get", "bpc", config, "-n", namespace)["status"]
+    assert status == {"observedGeneration": 2, "oomKills": 0}
+    deployment = managers(plane, namespace, "deployment", consumer)
+    assert '"f:replicas"' in deployment[("backpressure-lab-operator", "scale")]
+    assert '"f:replicas"' not in deployment[("helm", "")]
+    assert '"f:oomKills"' in managers(plane, namespace, "bpc", config)[("backpressure-lab-operator", "status")]

@@ -48,6 +48,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s:%s" .image.repository (default .context.Chart.AppVersion .image.tag) }}
 {{- end }}
 
+{{/* The BackpressureConfig the chart creates, which the examples under examples/ configure. */}}
+{{- define "backpressure-lab.configName" -}}
+{{- include "backpressure-lab.fullname" . }}
+{{- end }}
+
 {{/* ServiceAccount of the operator. */}}
 {{- define "backpressure-lab.operatorServiceAccount" -}}
 {{- default (include "backpressure-lab.componentName" (dict "context" . "component" "operator")) .Values.operator.serviceAccount.name }}
