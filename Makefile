@@ -19,11 +19,17 @@ help: ## Show this help
 
 ##@ Development
 .PHONY: install
-install: $(VENV)/.installed ## Create .venv with the pinned Python dependencies
+install: $(VENV)/.installed ## Create .venv with the pinned Python dependencies and the dev tools (tests, lint)
 
-$(VENV)/.installed: pyproject.toml constraints.txt
-	@echo "==> installing Python dependencies into $(VENV)"
+# What the services, the operator and bplab need to run: all `make local` installs (quick on a fresh clone).
+$(VENV)/.runtime: pyproject.toml constraints.txt
+	@echo "==> installing the runtime dependencies into $(VENV)"
 	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e .
+	@touch $@
+
+$(VENV)/.installed: $(VENV)/.runtime
+	@echo "==> installing the dev tools (pytest, mypy, ruff, ...) into $(VENV)"
 	@$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $@
 
@@ -46,11 +52,8 @@ lint: install ## ruff (lint + format check), mypy --strict, shellcheck, and no h
 	@tools/lint-waits.sh
 
 .PHONY: local
-local: install ## Producer on :8000 and consumer on :8001 on localhost, as in the original lab (Ctrl-C stops both)
-	@trap 'kill 0' INT TERM EXIT; \
-	  BPLAB_PORT=8001 $(BIN)/python -m backpressure_lab.consumer & \
-	  BPLAB_PORT=8000 $(BIN)/python -m backpressure_lab.producer & \
-	  echo "producer http://localhost:8000  consumer http://localhost:8001  (Ctrl-C stops both)"; wait
+local: $(VENV)/.runtime ## Producer on :8000 and consumer on :8001 on localhost, as in the original lab (Ctrl-C stops both)
+	@tools/local.sh $(BIN)/python
 
 ##@ The lab on a cluster: CLUSTER=kind (default; Docker and the internet) or CLUSTER=local (this machine's own node, root)
 # kind: a kind cluster with kube-prometheus-stack (tools/kind/). local: a real single node on this machine (kubelet,
@@ -89,11 +92,10 @@ unit: install ## Only the unit tests (no processes, no tools)
 	@$(BIN)/pytest tests/unit
 
 .PHONY: check-exercises
-check-exercises: install ## Run every exercise's check (bplab check all) against local mode, started and stopped here
-	@trap 'kill 0' EXIT; \
-	  BPLAB_PORT=8001 $(BIN)/python -m backpressure_lab.consumer & \
-	  BPLAB_PORT=8000 $(BIN)/python -m backpressure_lab.producer & \
-	  for _ in $$(seq 50); do curl -sf localhost:8000/readyz >/dev/null && curl -sf localhost:8001/readyz >/dev/null && break; sleep 0.2; done; \
+check-exercises: $(VENV)/.runtime ## Run every exercise's check (bplab check all) against local mode, started and stopped here
+	@tools/local.sh $(BIN)/python & lab=$$!; trap 'kill -TERM $$lab; wait $$lab' EXIT; \
+	  . tools/lib/wait.sh; ready() { curl -sf localhost:8000/readyz >/dev/null && curl -sf localhost:8001/readyz >/dev/null; }; \
+	  wait_until 30 "the local lab on :8000 and :8001" ready; \
 	  $(BIN)/bplab check all
 
 .PHONY: tools

@@ -12,11 +12,13 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 
-from backpressure_lab.cli.checks import apply_over_http, apply_with_kubectl, run_check
+from backpressure_lab.cli.checks import Apply, apply_over_http, apply_with_kubectl, reset, run_checks
 from backpressure_lab.cli.client import LabClient, LabError
 from backpressure_lab.cli.cluster import Cluster
-from backpressure_lab.cli.exercises import EXERCISES, exercise
+from backpressure_lab.cli.exercises import EXERCISES, Exercise, exercise
 from backpressure_lab.cli.views import History, status_view, take_snapshot, watch_view
+
+STATUS_RATE_SECONDS = 1.0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -40,8 +42,11 @@ def parser() -> argparse.ArgumentParser:
     watch.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     check = commands.add_parser("check", help="run an exercise's check: PASS or FAIL with the figures seen")
     check.add_argument(
-        "exercise", help="an exercise number (" + ", ".join(str(e.number) for e in EXERCISES) + ") or all"
+        "exercise",
+        nargs="+",
+        help="exercise numbers (" + ", ".join(str(e.number) for e in EXERCISES) + "), run in the order given, or all",
     )
+    commands.add_parser("reset", help="back to the baseline: every default, one consumer, an empty queue")
     return root
 
 
@@ -65,10 +70,17 @@ def main(argv: list[str] | None = None) -> int:
             client = dataclasses.replace(client, token=args.token or cluster.admin_token())
         if args.command == "status":
             oom, restarts, config_status = cluster_facts(cluster)
-            console.print(status_view(take_snapshot(client, oom, restarts), config_status, target))
+            # Two looks a second apart: rates need an interval, and one snapshot would show every rate as 0.
+            first = take_snapshot(client, oom, restarts)
+            time.sleep(STATUS_RATE_SECONDS)
+            console.print(status_view([first, take_snapshot(client, oom, restarts)], config_status, target))
             return 0
         if args.command == "watch":
             return watch(client, cluster, target, args.interval, args.duration)
+        if args.command == "reset":
+            reset(client, _applier(client, cluster), None if cluster is None else cluster.scale_consumers)
+            console.print("the lab is at the baseline (exercise 1's settings), with an empty queue")
+            return 0
         return check(client, cluster, console, args.exercise)
     except LabError as error:
         print(f"bplab: {error}", file=sys.stderr)
@@ -95,31 +107,45 @@ def watch(client: LabClient, cluster: Cluster | None, target: str, interval: flo
     return 0
 
 
-def check(client: LabClient, cluster: Cluster | None, console: Console, which: str) -> int:
-    if which == "all":
-        chosen = EXERCISES
-    else:
-        if not which.isdigit():
-            raise LabError(f"exercise must be a number or 'all' (got {which!r})")
+def chosen_exercises(which: list[str]) -> list[Exercise]:
+    if which == ["all"]:
+        return list(EXERCISES)
+    chosen = []
+    for number in which:
+        if not number.isdigit():
+            raise LabError(f"exercise must be a number or 'all' (got {number!r})")
         try:
-            chosen = [exercise(int(which))]
+            chosen.append(exercise(int(number)))
         except KeyError as error:
             raise LabError(str(error.args[0])) from None
-    apply = apply_over_http(client) if cluster is None else apply_with_kubectl(client, cluster.apply)
-    failures = 0
+    return chosen
+
+
+def check(client: LabClient, cluster: Cluster | None, console: Console, which: list[str]) -> int:
+    chosen = chosen_exercises(which)
     if cluster is None and len(chosen) == 1 and chosen[0].needs_cluster:
+        number = chosen[0].number
         raise LabError(
-            f"exercise {which} scales pods: it needs the cluster (`make up`, then `bplab --cluster check {which}`)"
+            f"exercise {number} scales pods: it needs the cluster (`make up`, then `bplab --cluster check {number}`)"
         )
+    runnable = [item for item in chosen if cluster is not None or not item.needs_cluster]
+    verdicts = run_checks(
+        client, runnable, _applier(client, cluster), None if cluster is None else cluster.scale_consumers
+    )
+    failures = 0
     for item in chosen:
         console.print(f"[bold]{item.title}[/bold]: {item.summary}")
-        if cluster is None and item.needs_cluster:
+        if item not in runnable:
             console.print("[yellow]SKIP[/yellow] scales pods, so it runs only against the cluster (bplab --cluster)")
             continue
-        verdict = run_check(client, item, apply)
+        _, verdict = next(verdicts)
         failures += not verdict.passed
         console.print(("[green]PASS[/green] " if verdict.passed else "[red]FAIL[/red] ") + verdict.figures)
     return 1 if failures else 0
+
+
+def _applier(client: LabClient, cluster: Cluster | None) -> Apply:
+    return apply_over_http(client) if cluster is None else apply_with_kubectl(client, cluster.apply)
 
 
 def entry() -> None:

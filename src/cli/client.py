@@ -49,6 +49,12 @@ class LabClient:
         status: dict[str, Any] = self._request("GET", self.consumer_url + "/status")
         return status
 
+    def producer_config(self) -> dict[str, Any]:
+        """The producer's settings as set (GET /admin/config)."""
+        reply: dict[str, Any] = self._request("GET", self.producer_url + "/admin/config")
+        config: dict[str, Any] = reply["config"]
+        return config
+
     def metrics(self, which: str) -> str:
         text: str = self._request("GET", (self.producer_url if which == "producer" else self.consumer_url) + "/metrics")
         return text

@@ -54,6 +54,10 @@ class Cluster:
     def apply(self, exercise: Exercise) -> None:
         self._kubectl("apply", "-f", "-", stdin=exercise.manifest())
 
+    def scale_consumers(self, replicas: int) -> None:
+        """Set the consumer Deployment's replicas (after an autoscaling exercise: the baseline has one consumer)."""
+        self._kubectl("scale", "deployment", "-l", "app.kubernetes.io/component=consumer", f"--replicas={replicas}")
+
     def config(self) -> dict[str, Any]:
         document: dict[str, Any] = json.loads(self._kubectl("get", "backpressureconfig", CONFIG_NAME, "-o", "json"))
         return document

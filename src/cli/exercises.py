@@ -53,6 +53,18 @@ def depth_growth(samples: list[Sample]) -> float:
     return (samples[-1].depth - samples[0].depth) / max(samples[-1].at - samples[0].at, 1e-9)
 
 
+def depth_trend(samples: list[Sample]) -> float:
+    """Items/s the depth drifts by: the least-squares slope over every sample, which a noisy first or last sample
+    cannot fake (a baseline that falls 0.35 items/s behind shows as 0.35)."""
+    times = [s.at for s in samples]
+    depths = [float(s.depth) for s in samples]
+    mean_t, mean_d = sum(times) / len(times), sum(depths) / len(depths)
+    spread = sum((t - mean_t) ** 2 for t in times)
+    if spread == 0:
+        return 0.0
+    return sum((t - mean_t) * (d - mean_d) for t, d in zip(times, depths, strict=True)) / spread
+
+
 @dataclass(frozen=True)
 class Exercise:
     number: int
@@ -112,7 +124,11 @@ def _yaml(value: object) -> str:
 def _balanced(samples: list[Sample], exercise: Exercise) -> Verdict:
     peak = max(s.depth for s in samples)
     sent = rate(samples, "sent")
-    return Verdict(peak < 20 and sent > 8, f"max queue depth {peak} (< 20), sent {sent:.1f} items/s (> 8)")
+    trend = depth_trend(samples)
+    return Verdict(
+        peak < 20 and sent > 8 and trend < 0.1,
+        f"max queue depth {peak} (< 20), sent {sent:.1f} items/s (> 8), depth trend {trend:+.2f} items/s (< 0.1)",
+    )
 
 
 def _grows(samples: list[Sample], exercise: Exercise) -> Verdict:
@@ -253,15 +269,24 @@ def _scales_out(samples: list[Sample], exercise: Exercise) -> Verdict:
 
 SLOW = {"slow_down_factor": 5.0}
 
+# Every setting at its default: where each check starts and where it leaves the lab (`bplab reset`).
+BASELINE = Exercise(
+    1,
+    "01-baseline",
+    "Exercise 1: baseline",
+    "producer 10/s, consumer 100 ms per item, two sends in flight (20 items/s of room): balanced",
+    observe_seconds=30.0,
+    check=_balanced,
+)
+
 EXERCISES = [
-    Exercise(
-        1, "01-baseline", "Exercise 1: baseline", "producer 10/s, consumer 100 ms per item: balanced", check=_balanced
-    ),
+    BASELINE,
     Exercise(
         2,
         "02-slow-consumer",
         "Exercise 2: slow consumer",
-        "the consumer becomes 5x slower (2 items/s); the unbounded queue grows by about 8 items/s",
+        "the consumer becomes 5x slower (500 ms per item: 4 items/s with two sends in flight); the unbounded queue "
+        "grows by about 6 items/s",
         consumer=SLOW,
         check=_grows,
     ),
@@ -296,7 +321,12 @@ EXERCISES = [
         check=_paced,
     ),
     Exercise(
-        6, "06-reset", "Exercise 6: reset", "back to the original defaults: the queue stays small", check=_balanced
+        6,
+        "06-reset",
+        "Exercise 6: reset",
+        "back to the defaults: the queue stays small",
+        observe_seconds=30.0,
+        check=_balanced,
     ),
     Exercise(
         8,
@@ -326,7 +356,7 @@ EXERCISES = [
         "Priorities",
         "30% of the items are high priority; at 2x overload the full bounded queue sheds low priority first: "
         "no high-priority item is lost",
-        producer={"queue_mode": "bounded", "max_queue_size": 20, "production_rate": 4.0, "high_priority_share": 0.3},
+        producer={"queue_mode": "bounded", "max_queue_size": 20, "production_rate": 8.0, "high_priority_share": 0.3},
         consumer=SLOW,
         settle_seconds=14.0,
         observe_seconds=10.0,
@@ -349,7 +379,7 @@ EXERCISES = [
         "Little's law",
         "in a steady state the queue depth L equals the arrival rate times the wait (λW): a bounded queue of 50 "
         "fed at twice the consumer's speed",
-        producer={"queue_mode": "bounded", "max_queue_size": 50, "production_rate": 20.0},
+        producer={"queue_mode": "bounded", "max_queue_size": 50, "production_rate": 40.0},
         settle_seconds=25.0,
         observe_seconds=4.0,
         check=_littles_law_holds,

@@ -105,7 +105,7 @@ def memory_line(process: dict[str, Any], width: int = 30) -> Text:
     return Text.assemble("memory  ", (bar(fraction, width), colour), f" {_mib(rss)} / {_mib(limit)}  ({to_limit})")
 
 
-def watch_view(snapshot: Snapshot, history: History, target: str) -> Panel:
+def watch_view(snapshot: Snapshot, history: History, target: str, footer: str | None = "Ctrl-C quits") -> Panel:
     queue = snapshot.producer["queue"]
     config = snapshot.producer["config"]
     stats = snapshot.producer["stats"]
@@ -130,7 +130,8 @@ def watch_view(snapshot: Snapshot, history: History, target: str) -> Panel:
     )
     table.add_row(
         "settings",
-        f"production {config['production_rate']}/s  rate limit {config['rate_limit']}/s  "
+        f"production {config['production_rate']}/s  "
+        f"rate limit {'off' if config['rate_limit'] is None else str(config['rate_limit']) + '/s'}  "
         f"senders {config['sender_concurrency']} per consumer",
     )
     consumers = snapshot.producer.get("consumers", {}).get("count", 1)
@@ -139,13 +140,15 @@ def watch_view(snapshot: Snapshot, history: History, target: str) -> Panel:
     oom = "—" if snapshot.oom_kills is None else str(snapshot.oom_kills)
     restarts = "—" if snapshot.restarts is None else str(snapshot.restarts)
     table.add_row("restarts", f"OOM kills {oom}  producer restarts {restarts}")
-    return Panel(table, title=f"backpressure-lab — {target}", subtitle="Ctrl-C quits")
+    return Panel(table, title=f"backpressure-lab — {target}", subtitle=footer)
 
 
-def status_view(snapshot: Snapshot, config_status: dict[str, Any] | None, target: str) -> Group:
+def status_view(snapshots: list[Snapshot], config_status: dict[str, Any] | None, target: str) -> Group:
+    """One look at the lab; the rates come from the first to the last of `snapshots` (take two, a second apart)."""
     history = History()
-    history.add(snapshot)
-    parts: list[Any] = [watch_view(snapshot, history, target)]
+    for snapshot in snapshots:
+        history.add(snapshot)
+    parts: list[Any] = [watch_view(snapshots[-1], history, target, footer=None)]
     if config_status is not None:
         conditions = {c["type"]: c["status"] for c in config_status.get("conditions", [])}
         parts.append(

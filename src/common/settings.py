@@ -11,7 +11,9 @@ import dataclasses
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast, overload
+
+from backpressure_lab.common.echo import echo
 
 Kind = Literal["integer", "number", "boolean", "string"]
 SettingValue = int | float | bool | str
@@ -32,14 +34,15 @@ class Bounds:
     minimum: float | None = None
     maximum: float | None = None
     exclusive_minimum: bool = False
-    choices: tuple[str, ...] = ()
+    choices: tuple[str | int, ...] = ()
+    """Strings for a string setting, integers for an integer setting that takes only a few values."""
 
     def allowed(self) -> str:
         """The allowed range in words, for error messages and docs."""
         if self.kind == "boolean":
             return "true or false"
         if self.choices:
-            return "one of " + ", ".join(self.choices)
+            return "one of " + ", ".join(str(choice) for choice in self.choices)
         kind = "an integer" if self.kind == "integer" else "a number"
         low = (
             ""
@@ -80,7 +83,7 @@ def setting(
     minimum: float | None = None,
     maximum: float | None = None,
     exclusive_minimum: bool = False,
-    choices: Iterable[str] = (),
+    choices: Iterable[str | int] = (),
 ) -> T:
     """Declare a dataclass field as a runtime setting (used as `field: float = setting(10.0, ...)`)."""
     kind: Kind
@@ -106,29 +109,65 @@ def rules_of(settings_type: type[Any]) -> tuple[CrossFieldRule, ...]:
     return cast(tuple[CrossFieldRule, ...], getattr(settings_type, "RULES", ()))
 
 
+# A number closer to 0 than this (but not 0) is refused: derived figures such as 1 / rate or a Retry-After would
+# overflow a float or print a hundred digits, and no lesson needs a setting that small.
+SMALLEST_MAGNITUDE = 1e-6
+def _boolean(raw: object) -> bool | None:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, str) and raw.strip().lower() in {"true", "false"}:
+        return raw.strip().lower() == "true"
+    return None
+
+
+def _parse_number(raw: object) -> float | None:
+    """A JSON or YAML number, or a numeric string as the original lab accepted ("20"); None when it is neither or
+    does not fit a float (a 400-digit integer)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, str):
+        text = raw.strip()
+        if not text or len(text) > 40:
+            return None
+        try:
+            raw = float(text)
+        except ValueError:
+            return None
+    if not isinstance(raw, int | float):
+        return None
+    try:
+        number = float(raw)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def check_value(name: str, bounds: Bounds, raw: object) -> SettingValue:
     """Validate one raw (JSON or YAML) value and return it with its declared type, or raise SettingsError."""
-    problem = f"{name} must be {bounds.allowed()} (got {raw!r})"
+    problem = f"{name} must be {bounds.allowed()} (got {echo(raw)})"
     if bounds.kind == "boolean":
-        if not isinstance(raw, bool):
+        flag = _boolean(raw)
+        if flag is None:
             raise SettingsError([problem])
-        return raw
+        return flag
     if bounds.kind == "string":
         if not isinstance(raw, str) or (bounds.choices and raw not in bounds.choices):
             raise SettingsError([problem])
         return raw
-    if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise SettingsError([problem])
-    number = float(raw)
-    if not math.isfinite(number):
+    number = _parse_number(raw)
+    if number is None:
         raise SettingsError([problem])
     if bounds.kind == "integer" and not number.is_integer():
         raise SettingsError([problem])
+    if 0 < abs(number) < SMALLEST_MAGNITUDE:
+        raise SettingsError([f"{problem}; values closer to 0 than {SMALLEST_MAGNITUDE:g} are not accepted"])
     if bounds.minimum is not None and (
         number <= bounds.minimum if bounds.exclusive_minimum else number < bounds.minimum
     ):
         raise SettingsError([problem])
     if bounds.maximum is not None and number > bounds.maximum:
+        raise SettingsError([problem])
+    if bounds.choices and number not in bounds.choices:
         raise SettingsError([problem])
     return int(number) if bounds.kind == "integer" else number
 
@@ -145,7 +184,7 @@ def apply_changes(current: S, changes: Mapping[str, object]) -> S:
     for name, raw in changes.items():
         bounds = declaration.get(name)
         if bounds is None:
-            problems.append(f"unknown setting {name!r}; allowed settings: {', '.join(declaration)}")
+            problems.append(f"unknown setting {echo(name)}; allowed settings: {', '.join(declaration)}")
             continue
         try:
             typed[name] = check_value(name, bounds, raw)
@@ -160,8 +199,19 @@ def apply_changes(current: S, changes: Mapping[str, object]) -> S:
     return updated
 
 
+@overload
+def plain(value: float) -> int | float: ...
+@overload
+def plain(value: SettingValue) -> SettingValue: ...
+def plain(value: SettingValue) -> SettingValue:
+    """A setting as JSON shows it: a whole number as an integer (10, not 10.0), as the original lab's clients read."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def as_dict(settings: object) -> dict[str, SettingValue]:
-    return {name: getattr(settings, name) for name in declared(type(settings))}
+    return {name: plain(getattr(settings, name)) for name in declared(type(settings))}
 
 
 def camel(name: str) -> str:

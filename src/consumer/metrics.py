@@ -16,6 +16,9 @@ class ConsumerMetrics:
 
         self.processed = counter("backpressure_items_processed", "Items processed")
         self.failed = counter("backpressure_items_failed", "Items that could not be processed (bad request body)")
+        self.duplicates = counter(
+            "backpressure_items_duplicate", "Items processed again: a retried send whose first copy was processed"
+        )
         self.in_flight = gauge("backpressure_items_in_flight", "Items being processed now")
         self.configured_processing_time = gauge(
             "backpressure_configured_processing_time_ms", "Mean processing time per item, slow-down included"

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from backpressure_lab.common.http import ClientError, read_json_object, require_admin
-from backpressure_lab.common.settings import Bounds, SettingsError, as_dict, check_value
-from backpressure_lab.consumer.processing import config_changes, slowed_changes
+from backpressure_lab.common.settings import Bounds, SettingsError, as_dict, check_value, plain
+from backpressure_lab.consumer.processing import (
+    config_changes,
+    effective_processing_ms,
+    max_throughput_text,
+    slowed_changes,
+    sped_up_changes,
+)
+from backpressure_lab.consumer.settings import ConsumerSettings
 from backpressure_lab.consumer.work_item import ITEM_BODY_LIMIT, ITEM_EXAMPLE, ItemError, item_id_of
 from backpressure_lab.consumer.worker import Consumer
 
@@ -22,7 +30,20 @@ def _consumer(request: Request) -> Consumer:
 
 
 async def health(request: Request) -> Response:
-    return JSONResponse({"status": "healthy", "service": "consumer"})
+    """The original lab's /health, field for field: the time per item as the consumer runs it."""
+    settings = _consumer(request).settings
+    return JSONResponse(
+        {
+            "status": "ok",
+            "service": "consumer",
+            "processing_time_ms": _effective_ms(settings),
+            "variable_processing": settings.variable_processing,
+        }
+    )
+
+
+def _effective_ms(settings: ConsumerSettings) -> int | float:
+    return plain(round(effective_processing_ms(settings), 3))
 
 
 async def readiness(request: Request) -> Response:
@@ -55,33 +76,52 @@ async def process(request: Request) -> Response:
         except ClientError:
             consumer.count_failure()
             raise
-        elapsed = await consumer.process(str(item_id))
+        try:
+            elapsed = await consumer.process(str(item_id))
+        except asyncio.CancelledError:
+            # The service is stopping and uvicorn cuts off what is still under way past the grace: a 503 tells the
+            # sender to retry the item elsewhere (uncaught, the cancellation would be a 500 and a traceback).
+            consumer.interrupted += 1
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            return JSONResponse(
+                {"error": "consumer is stopping; send the item to another consumer"},
+                status_code=503,
+                headers={"Retry-After": "1", "Connection": "close"},
+            )
     finally:
         consumer.leave()
     return JSONResponse({"status": "processed", "id": item_id, "processing_time_ms": round(elapsed * 1000, 3)})
 
 
-def _apply(consumer: Consumer, changes: dict[str, Any]) -> Response:
+def _apply(consumer: Consumer, changes: dict[str, Any]) -> ConsumerSettings:
     try:
-        settings = consumer.update(changes)
+        return consumer.update(changes)
     except SettingsError as error:
         raise ClientError(400, str(error)) from None
-    return JSONResponse({"status": "updated", "config": as_dict(settings)})
 
 
 async def read_config(request: Request) -> Response:
-    return JSONResponse({"config": as_dict(_consumer(request).settings)})
+    consumer = _consumer(request)
+    require_admin(request, consumer.config.admin_token)
+    return JSONResponse({"config": as_dict(consumer.settings)})
 
 
 async def change_config(request: Request) -> Response:
     consumer = _consumer(request)
     require_admin(request, consumer.config.admin_token)
     changes = await read_json_object(request, '{"processing_time_ms": 100}')
-    return _apply(consumer, config_changes(consumer.settings, changes))
+    settings = _apply(consumer, config_changes(consumer.settings, changes))
+    # The settings as set (the operator compares them with what it pushed), plus the original's max_throughput.
+    return JSONResponse(
+        {"status": "updated", "config": {**as_dict(settings), "max_throughput": max_throughput_text(settings)}}
+    )
 
 
 async def _factor(request: Request) -> float:
-    body = await read_json_object(request, '{"factor": 5}')
+    # The original's factor defaults to 2, so a bare `curl -X POST .../admin/slow-down` is a request too.
+    body = await read_json_object(request, '{"factor": 5}', empty_means={})
     unknown = set(body) - {"factor"}
     if unknown:
         raise ClientError(
@@ -93,13 +133,30 @@ async def _factor(request: Request) -> float:
         raise ClientError(400, str(error)) from None
 
 
+def _changed_speed(status: str, before: ConsumerSettings, after: ConsumerSettings, factor: float) -> Response:
+    """The original's slow-down/speed-up answer (old and new time per item, the factor, the new max throughput),
+    and the settings as set."""
+    return JSONResponse(
+        {
+            "status": status,
+            "old_processing_time_ms": _effective_ms(before),
+            "new_processing_time_ms": _effective_ms(after),
+            "factor": plain(factor),
+            "new_max_throughput": max_throughput_text(after),
+            "config": as_dict(after),
+        }
+    )
+
+
 async def slow_down(request: Request) -> Response:
     consumer = _consumer(request)
     require_admin(request, consumer.config.admin_token)
-    return _apply(consumer, slowed_changes(consumer.settings, await _factor(request)))
+    factor, before = await _factor(request), consumer.settings
+    return _changed_speed("slowed_down", before, _apply(consumer, slowed_changes(before, factor)), factor)
 
 
 async def speed_up(request: Request) -> Response:
     consumer = _consumer(request)
     require_admin(request, consumer.config.admin_token)
-    return _apply(consumer, slowed_changes(consumer.settings, 1.0 / await _factor(request)))
+    factor, before = await _factor(request), consumer.settings
+    return _changed_speed("sped_up", before, _apply(consumer, sped_up_changes(before, factor)), factor)

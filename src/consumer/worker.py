@@ -12,9 +12,16 @@ from typing import Any
 from opentelemetry import trace
 
 from backpressure_lab.common.rate import RateMeter
-from backpressure_lab.common.settings import apply_changes, as_dict
+from backpressure_lab.common.settings import apply_changes, as_dict, plain
 from backpressure_lab.consumer.metrics import ConsumerMetrics
-from backpressure_lab.consumer.processing import max_throughput, mean_processing_seconds, processing_seconds
+from backpressure_lab.consumer.processing import (
+    effective_processing_ms,
+    max_throughput,
+    max_throughput_text,
+    mean_processing_seconds,
+    processing_seconds,
+)
+from backpressure_lab.consumer.recent_ids import RecentIds
 from backpressure_lab.consumer.settings import ConsumerSettings
 
 tracer = trace.get_tracer("backpressure_lab.consumer")
@@ -35,6 +42,9 @@ class Consumer:
         self.processed = 0
         self.failed = 0
         self.rejected = 0
+        self.interrupted = 0  # items whose processing a stop cut off past its grace, for the stop's log line
+        self.duplicates = 0
+        self._recent_ids = RecentIds()
         self.meter = RateMeter()
         self._random = random.Random()
         self._publish()
@@ -84,6 +94,9 @@ class Consumer:
         finished = time.monotonic()
         self.processed += 1
         self.metrics.processed.inc()
+        if self._recent_ids.seen_before(item_id):
+            self.duplicates += 1
+            self.metrics.duplicates.inc()
         self.metrics.processing_duration.observe(finished - started)
         self.meter.add(finished)
         return finished - started
@@ -96,19 +109,32 @@ class Consumer:
     def status(self) -> dict[str, Any]:
         settings = self.settings
         limit = max_throughput(settings)
+        factor = settings.slow_down_factor
         return {
             "service": "consumer",
             "config": {
                 **as_dict(settings),
-                "processing_range_ms": [settings.processing_min_ms, settings.processing_max_ms],
+                # The original's meanings (docs/original-contract.md): the time per item as the consumer runs it, the
+                # range as "MIN-MAX" while variable processing is on. The setting before the slow-down factor is
+                # base_processing_time_ms here and processing_time_ms in GET /admin/config.
+                "processing_time_ms": plain(round(effective_processing_ms(settings), 3)),
+                "processing_range_ms": (
+                    f"{plain(round(settings.processing_min_ms * factor, 3))}-"
+                    f"{plain(round(settings.processing_max_ms * factor, 3))}"
+                    if settings.variable_processing
+                    else None
+                ),
+                "base_processing_time_ms": plain(settings.processing_time_ms),
                 "effective_processing_time_ms": round(mean_processing_seconds(settings) * 1000.0, 3),
             },
             "state": {
                 "items_in_flight": self.in_flight,
-                "max_throughput": None if limit is None else round(limit, 2),
+                "max_throughput": max_throughput_text(settings),
+                "max_throughput_at_concurrency": None if limit is None else round(limit, 2),
                 "throughput": round(self.throughput(), 2),
                 "items_processed": self.processed,
                 "items_failed": self.failed,
                 "items_rejected": self.rejected,
+                "duplicates": self.duplicates,
             },
         }

@@ -20,7 +20,7 @@ class ProducerMetrics:
         self.rejected = counter("backpressure_items_rejected", "Items refused admission or evicted from a full queue")
         self.dropped = counter("backpressure_items_dropped", "Items given up after the retry budget was spent")
         self.rate_limit_delays = counter(
-            "backpressure_rate_limit_delays", "Times the generator had to wait for a rate-limit token"
+            "backpressure_rate_limit_delays", "Items the generator had to hold back until a rate-limit token was free"
         )
         self.queue_depth = gauge("backpressure_queue_depth", "Items waiting in the producer's queue")
         self.queue_memory = gauge("backpressure_queue_memory_bytes", "Measured bytes held by the queued items")

@@ -168,6 +168,7 @@ class Pipeline:
         Returns whether the generator had to wait (the lab's backpressure reaching the generator).
         """
         waited = False
+        waited_for_token = False
         priority = self._draw_priority()
         while True:
             settings = self.settings
@@ -194,7 +195,9 @@ class Pipeline:
                 return waited
             waited = True
             if decision is Admission.WAIT_FOR_TOKEN:
-                self._count("rate_limit_delays")
+                if not waited_for_token:  # an item that waits counts once, however often the wait wakes up
+                    waited_for_token = True
+                    self._count("rate_limit_delays")
                 seconds = await self.wait_for_settings_change(
                     self._admission_listener, min(token_wait, SETTINGS_POLL_SECONDS)
                 )
@@ -230,7 +233,6 @@ class Pipeline:
         self._count_priority("low", "produced", room)
         if rejected:
             self._reject("low", rejected)
-            self.metrics.pushed_back(429)
         self._publish_queue()
         return BurstOutcome(produced=room, rejected=rejected, retry_after_seconds=retry_after)
 

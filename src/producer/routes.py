@@ -22,7 +22,16 @@ def _runtime(request: Request) -> ProducerRuntime:
 
 
 async def health(request: Request) -> Response:
-    return JSONResponse({"status": "healthy", "service": "producer"})
+    """The original lab's /health, field for field."""
+    pipeline = _runtime(request).pipeline
+    return JSONResponse(
+        {
+            "status": "ok",
+            "service": "producer",
+            "queue_mode": pipeline.settings.queue_mode,
+            "queue_size": len(pipeline.queue),
+        }
+    )
 
 
 async def readiness(request: Request) -> Response:
@@ -37,7 +46,9 @@ async def status(request: Request) -> Response:
 
 
 async def read_config(request: Request) -> Response:
-    return JSONResponse({"config": as_dict(_runtime(request).pipeline.settings)})
+    runtime = _runtime(request)
+    require_admin(request, runtime.config.admin_token)
+    return JSONResponse({"config": as_dict(runtime.pipeline.settings)})
 
 
 async def change_config(request: Request) -> Response:
@@ -62,7 +73,9 @@ def _consumers_document(runtime: ProducerRuntime) -> dict[str, object]:
 
 
 async def read_consumers(request: Request) -> Response:
-    return JSONResponse(_consumers_document(_runtime(request)))
+    runtime = _runtime(request)
+    require_admin(request, runtime.config.admin_token)
+    return JSONResponse(_consumers_document(runtime))
 
 
 async def change_consumers(request: Request) -> Response:
@@ -104,6 +117,12 @@ async def produce(request: Request) -> Response:
     }
     if not outcome.rejected:
         return JSONResponse(payload)
+    # The original answered 200 with the counts, and its clients count any other status as an error: 200 stays the
+    # default. Retry-After tells a client that reads headers when to try again; 429 is the push-back lesson's setting.
     payload["error"] = f"{outcome.rejected} of {count} items rejected by the {pipeline.settings.queue_mode} queue"
     retry_after = str(max(1, math.ceil(outcome.retry_after_seconds)))
-    return JSONResponse(payload, status_code=429, headers={"Retry-After": retry_after})
+    if pipeline.settings.produce_overload_status == 429:
+        pipeline.metrics.pushed_back(429)
+    return JSONResponse(
+        payload, status_code=pipeline.settings.produce_overload_status, headers={"Retry-After": retry_after}
+    )

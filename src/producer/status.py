@@ -1,4 +1,6 @@
-"""The producer's /status document: the original lab's fields, plus the measured memory and the time to the limit."""
+"""The producer's /status document: the original lab's fields with their original JSON types
+(docs/original-contract.md), plus the measured memory, the time to the limit and the mechanisms' figures in fields of
+their own."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import time
 from typing import Any
 
 from backpressure_lab.common.memory_watch import MemoryWatch
-from backpressure_lab.common.settings import as_dict
+from backpressure_lab.common.settings import as_dict, plain
 from backpressure_lab.producer.admission import capacity
 from backpressure_lab.producer.consumers import ConsumerEndpoints
 from backpressure_lab.producer.pipeline import Pipeline
@@ -25,20 +27,29 @@ def producer_status(
     settings = pipeline.settings
     rss_bytes, limit_bytes, seconds_to_limit = memory.rss_bytes, memory.limit_bytes, memory.seconds_to_limit()
     queue_memory = pipeline.queue.memory_bytes
+    limit = capacity(settings)
     return {
         "service": "producer",
         "queue": {
             "mode": settings.queue_mode,
             "size": len(pipeline.queue),
-            "max_size": settings.max_queue_size,
-            "capacity": capacity(settings),
+            # As in the original: the bound when the queue has one, else the word "unlimited". The setting itself is
+            # config.max_queue_size.
+            "max_size": "unlimited" if limit is None else limit,
+            "capacity": limit,
             "watermark_paused": pipeline.watermarks.paused if settings.mode is QueueMode.WATERMARKS else False,
             "codel_overloaded": pipeline.codel.overloaded if settings.mode is QueueMode.CODEL else False,
             "wait_p99_seconds": _rounded(pipeline.served_waits.percentile(time.monotonic(), 0.99)),
             "memory_bytes": queue_memory,
             "memory_mb": _mb(queue_memory),
         },
-        "config": {**as_dict(settings), "consumer_url": consumers.service_url},
+        "config": {
+            **as_dict(settings),
+            # The original showed rate_limit only where it applies, and null elsewhere; GET /admin/config has the
+            # setting in every mode.
+            "rate_limit": plain(settings.rate_limit) if settings.mode is QueueMode.RATE_LIMITED else None,
+            "consumer_url": consumers.service_url,
+        },
         "consumers": {
             "count": consumers.count,
             "endpoints": list(consumers.listed),
@@ -49,7 +60,7 @@ def producer_status(
             "memory_mb": _mb(rss_bytes),
             "rss_bytes": rss_bytes,
             "memory_limit_bytes": limit_bytes,
-            "memory_limit_mb": _mb(limit_bytes),
+            "memory_limit_mb": None if limit_bytes is None else plain(round(limit_bytes / MIB, 2)),
             "memory_growth_bytes_per_second": round(memory.growth_bytes_per_second(), 1),
             "seconds_to_limit": None if seconds_to_limit is None else round(seconds_to_limit, 1),
         },

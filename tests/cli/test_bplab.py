@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.services.lab import REPO, Lab, free_port, running_lab
+from backpressure_lab.common.settings import as_dict
+from backpressure_lab.consumer.settings import ConsumerSettings
+from backpressure_lab.producer.settings import ProducerSettings
+from tests.services.lab import REPO, Lab, call, free_port, running_lab, wait_until
 from tests.tiers import require_tool
 
 pytestmark = pytest.mark.services
@@ -26,13 +29,36 @@ def bplab(lab: Lab | None, *args: str, timeout: float = 300) -> subprocess.Compl
     )  # fmt: skip
 
 
-def test_check_all_passes_against_local_mode(lab: Lab) -> None:
-    result = bplab(lab, "check", "all")
+def test_check_all_passes_against_local_mode_and_leaves_the_baseline(lab: Lab) -> None:
+    result = bplab(lab, "check", "all", timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("PASS") == 12
     assert result.stdout.count("SKIP") == 1  # 14, scaling consumers: pods, so only against the cluster
     assert "FAIL" not in result.stdout
     assert "max queue depth" in result.stdout
+    assert_at_the_baseline(lab)
+    # What failed when checks left their settings behind: exercise 6 right after exercise 13's 32 senders.
+    after = bplab(lab, "check", "13", "6")
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert after.stdout.count("PASS") == 2
+
+
+def assert_at_the_baseline(lab: Lab) -> None:
+    producer = lab.producer.get("/admin/config")["config"]
+    consumer = lab.consumer.get("/admin/config")["config"]
+    assert producer == as_dict(ProducerSettings())
+    assert consumer == as_dict(ConsumerSettings())
+    assert lab.producer.status()["queue"]["size"] <= 2  # emptied, then the baseline's own flow (10/s, sent at once)
+
+
+def test_reset_returns_every_setting_to_the_baseline(lab: Lab) -> None:
+    lab.producer.admin("/admin/config", {"queue_mode": "bounded", "max_queue_size": 7, "sender_concurrency": 9})
+    lab.consumer.admin("/admin/slow-down", {"factor": 50})
+    lab.producer.post("/produce", {"count": 7})
+    result = bplab(lab, "reset")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "baseline" in result.stdout
+    assert_at_the_baseline(lab)
 
 
 def test_the_autoscale_check_alone_in_local_mode_says_it_needs_the_cluster(lab: Lab) -> None:
@@ -61,11 +87,15 @@ def test_unreachable_lab_is_one_line() -> None:
     assert "make local" in lines[0]
 
 
-def test_status_summarises_both_services(lab: Lab) -> None:
+def test_status_summarises_both_services_with_rates_and_returns(lab: Lab) -> None:
     result = bplab(lab, "status")
     assert result.returncode == 0, result.stderr
     for expected in ("queue", "mode unbounded", "rates/s", "429s", "503s", "OOM kills"):
         assert expected in result.stdout
+    # Two looks a second apart: the baseline's 10 items/s shows as a rate, not as 0.0.
+    produced = float(re.search(r"produced (\d+\.\d)", result.stdout).group(1))  # type: ignore[union-attr]
+    assert produced > 0, result.stdout
+    assert "Ctrl-C" not in result.stdout  # it does not wait for one
 
 
 def test_watch_renders_in_a_real_terminal(lab: Lab) -> None:
@@ -91,3 +121,27 @@ def test_watch_renders_in_a_real_terminal(lab: Lab) -> None:
     assert "memory" in screen
     assert re.search(r"processed \d+\.\d", screen), screen
     assert "1, each 500.0 ms per item, 8 at once" in screen
+
+
+def test_make_local_starts_and_ctrl_c_stops_it_without_an_error_line(tmp_path: Path) -> None:
+    tmux = require_tool("tmux", "apt-get install tmux")
+    socket_name, producer_port, consumer_port = f"local-{free_port()}", free_port(), free_port()
+    command = f"cd {REPO} && PRODUCER_PORT={producer_port} CONSUMER_PORT={consumer_port} make local; echo EXITED"
+    tmux_at = [tmux, "-L", socket_name]
+    subprocess.run([*tmux_at, "new-session", "-d", "-s", "local", "-x", "160", "-y", "40"], check=True)
+    try:
+        subprocess.run([*tmux_at, "send-keys", "-t", "local", command, "Enter"], check=True)
+        assert wait_until(lambda: call("GET", f"http://127.0.0.1:{producer_port}/health").status == 200, 120)
+        assert call("GET", f"http://127.0.0.1:{consumer_port}/health").body["status"] == "ok"
+        subprocess.run([*tmux_at, "send-keys", "-t", "local", "C-c"], check=True)
+
+        def screen() -> str:
+            return subprocess.run(
+                [*tmux_at, "capture-pane", "-p", "-t", "local"], capture_output=True, text=True, check=True
+            ).stdout
+
+        assert wait_until(lambda: "stopped the producer and the consumer" in screen(), 30), screen()
+        lines = [line for line in screen().splitlines() if line.strip()]
+    finally:
+        subprocess.run([*tmux_at, "kill-server"], check=False)
+    assert not [line for line in lines if "***" in line or "Segmentation" in line or "Error" in line], lines

@@ -59,7 +59,8 @@ PRODUCER_POD = "lab-backpressure-lab-producer-7d9c6b5f4-x2x7q"
 CONSUMER_POD = "lab-backpressure-lab-consumer-5b8f9d7c6-k4m2n"
 
 START_SETTINGS = """
-producer: {production_rate: 60, queue_mode: bounded, max_queue_size: 20, sender_concurrency: 8, payload_bytes: 1024}
+producer: {production_rate: 60, queue_mode: bounded, max_queue_size: 20, sender_concurrency: 8, payload_bytes: 1024,
+           produce_overload_status: 429}
 consumer: {processing_time_ms: 100, concurrency: 1}
 """
 

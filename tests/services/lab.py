@@ -72,7 +72,7 @@ class Service:
         return f"http://127.0.0.1:{self.port}"
 
     def get(self, path: str) -> Any:
-        reply = call("GET", self.url + path)
+        reply = call("GET", self.url + path, token=self.token)
         assert reply.status == 200, reply
         return reply.body
 
@@ -174,12 +174,21 @@ def settings_env(directory: Path, text: str) -> dict[str, str]:
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
+    """Whether `condition` held within `timeout` seconds. A connection error on the way (a service still starting or
+    restarting) means "not yet", never the end of the wait."""
+
+    def holds() -> bool:
+        try:
+            return condition()
+        except OSError:
+            return False
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():
+        if holds():
             return True
         time.sleep(interval)
-    return condition()
+    return holds()
 
 
 def metric_value(metrics_text: str, name: str, **labels: str) -> float:

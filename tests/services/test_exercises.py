@@ -34,10 +34,10 @@ def test_exercise_2_slowed_consumer_makes_the_queue_grow(lab: Lab) -> None:
     first = lab.producer.status()["queue"]["size"]
     sizes = sizes_over(lab, 8, interval=1.0)
     growth = sizes[-1] - first
-    # 10 items/s in, 2 items/s out: about 8 items/s of growth.
-    assert growth >= 40, sizes
+    # 10 items/s in, 4 items/s out (500 ms each, two sends in flight): about 6 items/s of growth.
+    assert growth >= 30, sizes
     assert sizes == sorted(sizes), sizes
-    assert lab.consumer.status()["state"]["throughput"] <= 2.5
+    assert lab.consumer.status()["state"]["throughput"] <= 4.5
 
 
 def test_exercise_3_memory_is_measured_and_grows_with_the_queue(lab: Lab) -> None:
@@ -71,7 +71,7 @@ def test_exercise_4_bounded_queue_plateaus_and_rejects(lab: Lab) -> None:
     assert metric_value(lab.producer.metrics(), "backpressure_items_rejected_total", service="producer") >= rejected
 
     burst = lab.producer.post("/produce", {"count": 10})
-    assert burst.status == 429
+    assert burst.status == 200  # as in the original: the counts say what was refused, Retry-After when to retry
     assert int(burst.headers["retry-after"]) >= 1
     assert burst.body["rejected"] >= 9
     assert burst.body["produced"] + burst.body["rejected"] == 10
@@ -117,7 +117,7 @@ def test_block_mode_loses_nothing_and_the_consumer_sets_the_pace(lab: Lab) -> No
     end = lab.producer.status()["stats"]
     assert max(sizes) <= 20
     assert end["rejected"] == 0
-    assert (end["produced"] - start["produced"]) / 6 == pytest.approx(2.0, abs=0.8)
+    assert (end["produced"] - start["produced"]) / 6 == pytest.approx(4.0, abs=1.2)  # the consumer's 4 items/s
     assert end["queue_full_wait_seconds"] > 4
 
 

@@ -93,10 +93,12 @@ def test_produce_burst_of_10000_is_admitted_quickly(paused_lab: Lab) -> None:
     assert elapsed < 5  # the figure itself is a benchmark (bench/throughput.py); this only guards the order
 
 
-def test_rate_limited_produce_answers_429_with_retry_after(lab: Lab) -> None:
+def test_rate_limited_produce_answers_429_with_retry_after_when_told_to_push_back(lab: Lab) -> None:
     lab.producer.admin(
-        "/admin/config", {"production_rate": 0, "queue_mode": "rate_limited", "rate_limit": 1, "rate_limit_burst": 5}
-    )
+        "/admin/config",
+        {"production_rate": 0, "queue_mode": "rate_limited", "rate_limit": 1, "rate_limit_burst": 5,
+         "produce_overload_status": 429},
+    )  # fmt: skip
     reply = lab.producer.post("/produce", {"count": 20})
     assert reply.status == 429
     assert reply.body == reply.body | {"produced": 5, "rejected": 15}

@@ -31,8 +31,13 @@ def verdict(number: int, samples: list[Sample]) -> bool:
 
 
 def test_baseline_passes_when_small_and_flowing_and_fails_when_growing() -> None:
-    assert verdict(1, [sample(0, 3, sent=0), sample(10, 5, sent=100)])
+    flat = [sample(t, 2 + t % 3, sent=10 * t) for t in range(31)]
+    assert verdict(1, flat)
     assert not verdict(1, [sample(0, 3, sent=0), sample(10, 40, sent=100)])
+    # The original's drift: 0.35 items/s, still under 20 after 30 s, caught by the trend.
+    drifting = [sample(t, 1 + round(0.35 * t), sent=9.7 * t) for t in range(31)]
+    assert max(s.depth for s in drifting) < 20
+    assert not verdict(1, drifting)
 
 
 def test_growth_check() -> None:

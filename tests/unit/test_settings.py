@@ -16,7 +16,9 @@ def test_defaults_are_the_original_labs() -> None:
         100,
         5.0,
     )
-    assert producer.sender_concurrency == 1
+    # Not the original's one sender: one falls 0.35 items/s behind the 10 produced (README, exercise 1).
+    assert producer.sender_concurrency == 2
+    assert producer.produce_overload_status == 200  # the original's /produce answered 200 with the counts
     assert (consumer.processing_time_ms, consumer.processing_min_ms, consumer.processing_max_ms) == (100.0, 50.0, 200.0)
     assert consumer.variable_processing is False
 
@@ -44,7 +46,12 @@ def test_changes_are_typed_and_applied_together() -> None:
         ({"codel_target_ms": 2000, "codel_interval_ms": 1000}, "codel_target_ms must be < codel_interval_ms"),
         ({"high_priority_share": 1.5}, "high_priority_share must be a number >= 0 and <= 1 (got 1.5)"),
         ({"max_queue_size": 1.5}, "max_queue_size must be an integer >= 1 and <= 1000000 (got 1.5)"),
-        ({"max_queue_size": "100"}, "max_queue_size must be an integer >= 1 and <= 1000000 (got '100')"),
+        ({"max_queue_size": "a hundred"}, "max_queue_size must be an integer >= 1 and <= 1000000 (got 'a hundred')"),
+        ({"max_queue_size": 100.5}, "max_queue_size must be an integer >= 1 and <= 1000000 (got 100.5)"),
+        ({"produce_overload_status": 503}, "produce_overload_status must be one of 200, 429 (got 503)"),
+        ({"rate_limit": 5e-324}, "rate_limit must be a number > 0 and <= 10000 (got 5e-324); values closer to 0"),
+        ({"production_rate": 10**400}, "production_rate must be a number >= 0 and <= 10000 (got 1000000000"),
+        ({"production_rate": "1e400"}, "production_rate must be a number >= 0 and <= 10000 (got '1e400')"),
         ({"sender_concurrency": True}, "sender_concurrency must be an integer >= 1 and <= 256 (got True)"),
         ({"production_rate": float("nan")}, "production_rate must be a number >= 0 and <= 10000 (got nan)"),
         ({"queue_size": 5}, "unknown setting 'queue_size'; allowed settings: production_rate, queue_mode"),
@@ -83,9 +90,10 @@ def test_schema_carries_bounds_enums_and_descriptions() -> None:
     assert set(props) == {
         "productionRate", "queueMode", "maxQueueSize", "rateLimit", "rateLimitBurst", "payloadBytes",
         "senderConcurrency", "retryBudget", "retryBackoffMs", "sendTimeoutMs", "codelTargetMs", "codelIntervalMs",
-        "highWatermark", "lowWatermark", "highPriorityShare", "adaptiveConcurrency",
+        "highWatermark", "lowWatermark", "highPriorityShare", "produceOverloadStatus", "adaptiveConcurrency",
     }  # fmt: skip
     assert props["queueMode"]["enum"] == [mode.value for mode in QueueMode]
+    assert props["produceOverloadStatus"] == props["produceOverloadStatus"] | {"type": "integer", "enum": [200, 429]}
     assert props["rateLimit"] == props["rateLimit"] | {"minimum": 0, "exclusiveMinimum": True, "maximum": 10000}
     assert props["maxQueueSize"]["type"] == "integer"
     assert "Capacity of the queue" in props["maxQueueSize"]["description"]
@@ -104,3 +112,23 @@ def test_consumer_schema_has_the_cel_rule() -> None:
 
 def test_as_dict_covers_every_declared_setting() -> None:
     assert list(as_dict(ConsumerSettings())) == list(declared(ConsumerSettings))
+
+
+def test_numeric_strings_and_whole_floats_are_accepted_as_the_original_did() -> None:
+    changes = {"production_rate": "20", "max_queue_size": 50.0, "rate_limit": " 2.5 "}
+    changed = apply_changes(ProducerSettings(), changes)
+    assert (changed.production_rate, changed.max_queue_size, changed.rate_limit) == (20.0, 50, 2.5)
+    assert type(changed.max_queue_size) is int
+
+
+def test_settings_read_back_as_integers_when_whole() -> None:
+    shown = as_dict(apply_changes(ProducerSettings(), {"production_rate": 20.0, "rate_limit": 2.5}))
+    assert type(shown["production_rate"]) is int
+    assert shown["production_rate"] == 20
+    assert shown["rate_limit"] == 2.5
+
+
+def test_a_huge_value_is_echoed_cut_short() -> None:
+    with pytest.raises(SettingsError) as caught:
+        apply_changes(ProducerSettings(), {"queue_mode": "x" * 5_000_000})
+    assert len(str(caught.value)) < 400
