@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 APPLIED = "Applied"
+READY = "Ready"
 INVALID = "Invalid"
 CONFLICT = "Conflict"
 
@@ -20,10 +21,11 @@ def precise_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def condition(kind: str, status: bool, reason: str, message: str, generation: int) -> dict[str, Any]:
+def condition(kind: str, status: bool | None, reason: str, message: str, generation: int) -> dict[str, Any]:
+    """`status` None is Unknown."""
     return {
         "type": kind,
-        "status": "True" if status else "False",
+        "status": "Unknown" if status is None else "True" if status else "False",
         "reason": reason,
         "message": message,
         "observedGeneration": generation,
@@ -34,7 +36,7 @@ def merged(
     existing: Iterable[Mapping[str, Any]], updates: Iterable[Mapping[str, Any]], at: str
 ) -> list[dict[str, Any]]:
     """`existing` with `updates` replacing conditions of the same type; a transition time is kept unless the
-    status changed. Conditions keep a fixed order (Applied, Invalid, Conflict, then any other)."""
+    status changed. Conditions keep a fixed order (Ready, Applied, Invalid, Conflict, then any other)."""
     by_type = {str(c.get("type")): dict(c) for c in existing}
     for update in updates:
         kind = str(update["type"])
@@ -42,7 +44,7 @@ def merged(
         same = before is not None and before.get("status") == update["status"]
         transition = before.get("lastTransitionTime") if same and before is not None else None
         by_type[kind] = {**update, "lastTransitionTime": transition or at}
-    order = {APPLIED: 0, INVALID: 1, CONFLICT: 2}
+    order = {READY: 0, APPLIED: 1, INVALID: 2, CONFLICT: 3}
     return [by_type[k] for k in sorted(by_type, key=lambda k: (order.get(k, 9), k))]
 
 

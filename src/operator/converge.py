@@ -15,7 +15,7 @@ from backpressure_lab.operator.desired import DesiredSettings, settings_file
 from backpressure_lab.operator.kube import KubeError, configmap_labels
 from backpressure_lab.operator.pods import ReleasePod
 from backpressure_lab.operator.state import OperatorState
-from backpressure_lab.operator.status import Report, applied_condition, apply_events, pod_records
+from backpressure_lab.operator.status import Report, applied_condition, apply_events, pod_records, ready_condition
 
 
 class StoppingError(RuntimeError):
@@ -52,8 +52,11 @@ async def converge(
         outcomes = await apply_to_pods(state.pods_http, list(pods), desired, state.config.admin_token)
     previous = list(previous_pods)
     return Report(
-        status={"settings": desired.camel_case(), "pods": pod_records(outcomes, previous, at)},
-        conditions=[applied_condition(outcomes, generation, state.config.settings_configmap)],
+        status={"settings": desired.camel_case(), "pods": pod_records(outcomes, previous, at, generation=generation)},
+        conditions=[
+            ready_condition(outcomes, generation),
+            applied_condition(outcomes, generation, state.config.settings_configmap),
+        ],
         events=apply_events(outcomes, why, previous),
     )
 

@@ -73,16 +73,18 @@ def _settings_schema(section: str, *, with_rules: bool) -> dict[str, Any]:
 def _conditions() -> dict[str, Any]:
     return {
         "type": "array",
-        "description": "Applied: every ready pod reports the desired settings. Invalid: the spec cannot become "
-        "settings (the message names the field). Conflict: an older BackpressureConfig in this namespace already "
-        "configures the release's pods, so this one changes nothing.",
+        "description": "Ready: the release has producer and consumer pods and every one runs this generation "
+        "(`kubectl wait --for=condition=Ready`). Applied: every ready pod reports the desired settings (Unknown while "
+        "no pod is ready). Invalid: the spec cannot become settings (the message names the field). Conflict: an "
+        "older BackpressureConfig in this namespace already configures the release's pods, so this one changes "
+        "nothing.",
         "x-kubernetes-list-type": "map",
         "x-kubernetes-list-map-keys": ["type"],
         "items": {
             "type": "object",
             "required": ["type", "status"],
             "properties": {
-                "type": _string("Applied, Invalid or Conflict."),
+                "type": _string("Ready, Applied, Invalid or Conflict."),
                 "status": _string("True, False or Unknown.", enum=["True", "False", "Unknown"]),
                 "reason": _string("One CamelCase word for machines."),
                 "message": _string("What happened, for people."),
@@ -123,6 +125,7 @@ def _status() -> dict[str, Any]:
                         "lastPushed": _string(
                             "When the operator last changed this pod's settings.", format="date-time"
                         ),
+                        "generation": _integer("The config generation whose settings the pod was last seen running."),
                     },
                 },
             },
@@ -217,6 +220,12 @@ def crd() -> dict[str, Any]:
                             ".status.settings.consumer.processingTimeMs",
                             "number",
                             "Consumer time per item (before the slow-down factor).",
+                        ),
+                        _column(
+                            "Ready",
+                            '.status.conditions[?(@.type=="Ready")].status',
+                            "string",
+                            "Every producer and consumer pod runs this generation.",
                         ),
                         _column(
                             "Applied",

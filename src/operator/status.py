@@ -6,8 +6,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from backpressure_lab.operator.api import COMPONENTS
 from backpressure_lab.operator.apply import CURRENT, FAILED, NOT_READY, PodOutcome
-from backpressure_lab.operator.conditions import APPLIED, CONFLICT, INVALID, condition
+from backpressure_lab.operator.conditions import APPLIED, CONFLICT, INVALID, READY, condition
 from backpressure_lab.operator.oom import OOMAccount
 
 
@@ -28,11 +29,15 @@ class Report:
     events: list[Event] = field(default_factory=list)
 
 
-def pod_records(outcomes: Iterable[PodOutcome], previous: Iterable[Mapping[str, Any]], at: str) -> list[dict[str, Any]]:
-    """status.pods: one record per pod; lastPushed moves only when the operator changed that pod's settings."""
+def pod_records(
+    outcomes: Iterable[PodOutcome], previous: Iterable[Mapping[str, Any]], at: str, *, generation: int
+) -> list[dict[str, Any]]:
+    """status.pods: one record per pod; lastPushed moves only when the operator changed that pod's settings, and
+    `generation` is the config generation whose settings the pod was last seen running."""
     before = {str(p.get("name")): p for p in previous}
     records: list[dict[str, Any]] = []
     for outcome in outcomes:
+        earlier = before.get(outcome.pod.name, {})
         record: dict[str, Any] = {
             "name": outcome.pod.name,
             "component": outcome.pod.component,
@@ -40,15 +45,19 @@ def pod_records(outcomes: Iterable[PodOutcome], previous: Iterable[Mapping[str, 
             "phase": outcome.phase,
             "message": outcome.message,
         }
-        last = at if outcome.pushed and outcome.phase == CURRENT else before.get(outcome.pod.name, {}).get("lastPushed")
+        last = at if outcome.pushed and outcome.phase == CURRENT else earlier.get("lastPushed")
         if last:
             record["lastPushed"] = last
+        runs = generation if outcome.phase == CURRENT else earlier.get("generation")
+        if runs is not None:
+            record["generation"] = runs
         records.append(record)
     return records
 
 
 def applied_condition(outcomes: Sequence[PodOutcome], generation: int, configmap: str) -> dict[str, Any]:
-    """Applied is True when every ready pod reports the desired settings (vacuously, when none is ready)."""
+    """Applied is True when every ready pod reports the desired settings, and Unknown while no pod is ready (they
+    read the settings file when they start, but nothing has shown it yet)."""
     ready = [o for o in outcomes if o.phase != NOT_READY]
     failed = [o for o in ready if o.phase == FAILED]
     if failed:
@@ -58,10 +67,26 @@ def applied_condition(outcomes: Sequence[PodOutcome], generation: int, configmap
         )
     if not ready:
         message = f"no ready pods yet; they read ConfigMap {configmap} when they start"
-        return condition(APPLIED, True, "NoReadyPods", message, generation)
+        return condition(APPLIED, None, "NoReadyPods", message, generation)
     return condition(
         APPLIED, True, "AllPodsCurrent", f"{len(ready)} of {len(ready)} ready pods run these settings", generation
     )
+
+
+def ready_condition(outcomes: Sequence[PodOutcome], generation: int) -> dict[str, Any]:
+    """Ready is True when the release has producer and consumer pods and every one of them is ready and runs this
+    generation's settings: what `kubectl wait --for=condition=Ready` waits for after an apply."""
+    missing = [c for c in COMPONENTS if not any(o.pod.component == c for o in outcomes)]
+    if missing:
+        message = " and ".join(f"no {c} pod" for c in missing) + " in the release yet"
+        return condition(READY, False, "NoPods", message, generation)
+    waiting = [o.pod.name for o in outcomes if o.phase == NOT_READY]
+    if waiting:
+        return condition(READY, False, "PodsNotReady", f"not ready yet: {', '.join(waiting)}", generation)
+    failed = [o.pod.name for o in outcomes if o.phase == FAILED]
+    if failed:
+        return condition(READY, False, "ApplyFailed", f"not running these settings: {', '.join(failed)}", generation)
+    return condition(READY, True, "AllPodsCurrent", f"all {len(outcomes)} pods run generation {generation}", generation)
 
 
 def apply_events(outcomes: Sequence[PodOutcome], why: str, previous: Iterable[Mapping[str, Any]] = ()) -> list[Event]:
@@ -87,6 +112,7 @@ def conflict_conditions(owner_name: str, release: str, generation: int) -> list[
     )
     return [
         condition(APPLIED, False, "Conflict", message, generation),
+        condition(READY, False, "Conflict", message, generation),
         condition(CONFLICT, True, "OlderConfigExists", message, generation),
     ]
 
@@ -99,6 +125,7 @@ def invalid_conditions(problems: Sequence[str], generation: int) -> list[dict[st
     message = "; ".join(problems)
     return [
         condition(APPLIED, False, "Invalid", "spec is invalid; pods keep their current settings", generation),
+        condition(READY, False, "Invalid", "spec is invalid; pods keep their current settings", generation),
         condition(INVALID, True, "SpecInvalid", message, generation),
         condition(CONFLICT, False, "Owner", "this config configures the release's pods", generation),
     ]

@@ -12,6 +12,7 @@ import asyncio
 import base64
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import pytest
 import yaml
 
 from backpressure_lab.operator.kube import KubeWriter
-from tests.chart.helm import CHART, Helm, find, is_hook, set_args
+from tests.chart.helm import CHART, REPO, Helm, find, is_hook, set_args
 from tests.controlplane.cluster import ControlPlane, ControlPlaneError
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.timeout(300)]
@@ -317,3 +318,47 @@ def test_helm_upgrade_keeps_what_the_operator_owns_after_autoscale_was_turned_on
     assert '"f:replicas"' in deployment[("backpressure-lab-operator", "scale")]
     assert '"f:replicas"' not in deployment[("helm", "")]
     assert '"f:oomKills"' in managers(plane, namespace, "bpc", config)[("backpressure-lab-operator", "status")]
+
+
+def test_the_helm_test_fails_while_a_pod_runs_an_older_generation(
+    controller_manager: ControlPlane, cluster_crds: list[str], helm: Helm, restricted_namespace: str, tmp_path: Path
+) -> None:
+    """The helm test pod's own command, as its own ServiceAccount, against a config whose status the test writes."""
+    plane, namespace = controller_manager, restricted_namespace
+    rendered = helm.template(namespace=namespace, release="lab")
+    (pod,) = [m for m in rendered if m["kind"] == "Pod" and m["metadata"]["name"].endswith("-test-config")]
+    needed = [m for m in rendered if m["kind"] in {"ServiceAccount", "Role", "RoleBinding"} and is_hook(m)]
+    needed += find(rendered, "BackpressureConfig")
+    manifest_file = tmp_path / "test-config.yaml"
+    manifest_file.write_text(yaml.safe_dump_all(needed))
+    plane.kubectl("apply", "--server-side", f"--field-manager={MANAGER}", "-n", namespace, "-f", str(manifest_file))
+    (config,) = [m["metadata"]["name"] for m in find(rendered, "BackpressureConfig")]
+    token_file = tmp_path / "token"
+    token_file.write_text(plane.request_token(namespace, pod["spec"]["serviceAccountName"]))
+    assert plane.pki is not None
+    (container,) = pod["spec"]["containers"]
+    command = [sys.executable if word == "python3" else word for word in container["command"]]
+    command = [w for w in command if not w.startswith("--timeout=")] + ["--timeout=0", f"--server={plane.server}",
+               f"--token-file={token_file}", f"--ca-file={plane.pki.ca_cert}"]  # fmt: skip
+
+    def helm_test() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False, cwd=REPO)
+
+    def write_status(consumer_generation: int) -> None:
+        ready = {"type": "Ready", "status": "True", "reason": "AllPodsCurrent", "message": "2 pods current",
+                 "observedGeneration": 1, "lastTransitionTime": "2026-12-01T00:00:00Z"}  # fmt: skip
+        pods = [{"name": "lab-producer-0", "component": "producer", "phase": "Current", "generation": 1},
+                {"name": "lab-consumer-0", "component": "consumer", "phase": "Current",
+                 "generation": consumer_generation}]  # fmt: skip
+        status = {"status": {"observedGeneration": 1, "conditions": [ready], "pods": pods}}
+        plane.kubectl("patch", "bpc", config, "-n", namespace, "--subresource=status", "--type=merge",
+                      "-p", json.dumps(status))  # fmt: skip
+
+    write_status(consumer_generation=0)
+    stale = helm_test()
+    assert stale.returncode == 1, stale.stdout + stale.stderr
+    assert "pod lab-consumer-0 is Current on generation 0, not Current on 1" in stale.stdout
+    write_status(consumer_generation=1)
+    current = helm_test()
+    assert current.returncode == 0, current.stdout + current.stderr
+    assert "every pod runs generation 1" in current.stdout

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
+
 import pytest
 import yaml
 
@@ -47,9 +50,33 @@ def test_apply_changes_every_pod_and_the_settings_file(operator_lab: OperatorLab
     assert lab.pod("consumer").config()["slow_down_factor"] == 5
 
     table = lab.plane.kubectl("-n", lab.namespace, "get", "bpc", "lab").splitlines()
-    assert table[0].split() == ["NAME", "MODE", "RATE", "PROCESSING-MS", "APPLIED", "OOM-KILLS", "CONSUMERS", "AGE"]
-    assert table[1].split()[:5] == ["lab", "rate_limited", "50", "40", "True"]
+    header = ["NAME", "MODE", "RATE", "PROCESSING-MS", "READY", "APPLIED", "OOM-KILLS", "CONSUMERS", "AGE"]
+    assert table[0].split() == header
+    assert table[1].split()[:6] == ["lab", "rate_limited", "50", "40", "True", "True"]
     # The chart's Role was enough: kopf and the operator never met a 403.
     log = lab.operator.log()
     assert "403" not in log
     assert "Forbidden" not in log
+
+
+def test_kubectl_wait_for_ready_returns_once_every_pod_runs_the_change(operator_lab: OperatorLab) -> None:
+    lab = operator_lab
+    assert lab.kubectl_apply(bpc("lab", SPEC)).returncode == 0
+    wait_for(lambda: lab.applied("lab"), 15, "generation 1 applied")
+    wait = [str(lab.plane.binaries.kubectl), f"--kubeconfig={lab.plane.admin_kubeconfig}", "-n", lab.namespace,
+            "wait", "--for=condition=Ready", "bpc/lab", "--timeout=15s"]  # fmt: skip
+    assert subprocess.run(wait, capture_output=True, text=True, timeout=30, check=False).returncode == 0
+
+    started = time.monotonic()
+    changed = {**SPEC, "producer": {**SPEC["producer"], "productionRate": 7}}
+    assert lab.kubectl_apply(bpc("lab", changed)).returncode == 0
+    # Ready of generation 1 is still True: kubectl wait must hold out for Ready of generation 2.
+    waited = subprocess.run(wait, capture_output=True, text=True, timeout=30, check=False)
+    elapsed = time.monotonic() - started
+    assert waited.returncode == 0, waited.stderr
+    assert "condition met" in waited.stdout
+    assert lab.pod("producer").config()["production_rate"] == 7, "kubectl wait returned before the change ran"
+    assert elapsed < 2.0, f"apply + wait took {elapsed:.2f} s"
+    ready = lab.condition("lab", "Ready")
+    assert ready is not None
+    assert (ready["reason"], ready["observedGeneration"]) == ("AllPodsCurrent", 2)

@@ -63,7 +63,7 @@ def test_status_subresource_printer_columns_and_names() -> None:
     version = document["spec"]["versions"][0]
     assert version["subresources"] == {"status": {}}
     columns = [c["name"] for c in version["additionalPrinterColumns"]]
-    assert columns == ["Mode", "Rate", "Processing-ms", "Applied", "OOM-Kills", "Consumers", "Age"]
+    assert columns == ["Mode", "Rate", "Processing-ms", "Ready", "Applied", "OOM-Kills", "Consumers", "Age"]
     status = version["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]
     for field in (
         "observedGeneration",
