@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from backpressure_lab.common.settings import camel, declared, json_schema
+from backpressure_lab.common.settings import CrossFieldRule, camel, declared, json_schema, rules_of
 from backpressure_lab.operator.api import CRD_NAME, GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION
 from backpressure_lab.operator.apply import CURRENT, FAILED, NOT_READY
 from backpressure_lab.operator.autoscale_spec import AutoscaleSettings
@@ -43,14 +43,48 @@ def _integer(description: str, **extra: Any) -> dict[str, Any]:
     return {"type": "integer", "format": "int64", "description": description, **extra}
 
 
+def _cel_literal(value: float, kind: str) -> str:
+    """A CEL int for an integer setting, a CEL double for a number (CEL compares like with like)."""
+    return repr(float(value)) if kind == "number" else str(int(value))
+
+
+def cel_with_defaults(settings_type: type[Any], rule: CrossFieldRule) -> str:
+    """The rule's comparison with each omitted field read as its declared default, so a spec that sets only one
+    side of a pair (`lowWatermark: 90`) is refused at `kubectl apply` as the services would refuse it. The
+    comparison is the last clause of the declaration's `cel`; the `!has(...)` guards before it are dropped."""
+    comparison = rule.cel.split("||")[-1].strip()
+    defaults, bounds = settings_type(), declared(settings_type)
+    for name in rule.fields:
+        field = f"self.{camel(name)}"
+        folded = f"(has({field}) ? {field} : {_cel_literal(getattr(defaults, name), bounds[name].kind)})"
+        comparison = re.sub(rf"{re.escape(field)}\b", folded, comparison)
+    return comparison
+
+
+def _validations(settings_type: type[Any]) -> list[dict[str, str]]:
+    defaults = settings_type()
+    validations = []
+    for rule in rules_of(settings_type):
+        # The declaration's messages use the HTTP API's snake_case names; the custom resource spells them camelCase.
+        message = rule.message
+        for name in declared(settings_type):
+            message = re.sub(rf"\b{name}\b", camel(name), message)
+        omitted = ", ".join(f"{camel(name)} {getattr(defaults, name):g}" for name in rule.fields)
+        validations.append(
+            {
+                "rule": cel_with_defaults(settings_type, rule),
+                "message": f"{message} (an omitted one is its default: {omitted})",
+                "fieldPath": f".{camel(rule.fields[0])}",
+            }
+        )
+    return validations
+
+
 def _camel_schema(settings_type: type[Any], *, with_rules: bool) -> dict[str, Any]:
     schema = json_schema(settings_type, camel_case=True, with_defaults=False)
-    if not with_rules:
-        schema.pop("x-kubernetes-validations", None)
-    for rule in schema.get("x-kubernetes-validations", []):
-        # The declaration's messages use the HTTP API's snake_case names; the custom resource spells them camelCase.
-        for name in declared(settings_type):
-            rule["message"] = re.sub(rf"\b{name}\b", camel(name), rule["message"])
+    schema.pop("x-kubernetes-validations", None)
+    if with_rules and rules_of(settings_type):
+        schema["x-kubernetes-validations"] = _validations(settings_type)
     return schema
 
 

@@ -2,9 +2,9 @@
 
 The CRD's schema already rejects wrong types, out-of-range values and unknown modes at `kubectl apply`. This module
 checks again with the very declaration the services enforce, on the *resolved* settings (defaults filled in), so
-a spec the services would answer with a 400 never reaches a pod: e.g. `processingMinMs: 300` alone passes the
-CRD's CEL rule (it needs both fields) but breaks min <= max against the default max of 200. It also protects
-against an older CRD still installed (Helm never upgrades crds/).
+a spec the services would answer with a 400 never reaches a pod. The CRD's CEL rules fold in the same defaults, so
+with a current CRD this finds nothing new; it protects against an older CRD still installed (Helm never upgrades
+crds/), which lets `processingMinMs: 300` alone through although it breaks min <= max against the default of 200.
 """
 
 from __future__ import annotations

@@ -13,12 +13,14 @@ from tests.operator.harness import GROUP, PLURAL, VERSION, OperatorLab, bpc, wai
 pytestmark = pytest.mark.controlplane
 
 
-def test_semantically_invalid_spec_gets_invalid_condition_and_changes_nothing(operator_lab: OperatorLab) -> None:
+def test_a_spec_an_older_crd_lets_through_gets_invalid_and_changes_nothing(
+    older_crd: None, operator_lab: OperatorLab
+) -> None:
     lab = operator_lab
     assert lab.kubectl_apply(bpc("lab", {"producer": {"productionRate": 20}})).returncode == 0
     wait_for(lambda: lab.applied("lab"), 15, "first spec applied")
 
-    # Accepted by the API server (the CEL rule needs both fields), impossible once the default max (200) is filled in.
+    # Accepted by an API server whose CRD predates the cross-field rules; impossible with the default max (200).
     result = lab.kubectl_apply(bpc("lab", {"producer": {"productionRate": 30}, "consumer": {"processingMinMs": 300}}))
     assert result.returncode == 0, result.stderr
     invalid = wait_for(lambda: (c := lab.condition("lab", "Invalid")) and c["status"] == "True" and c, 15, "Invalid")

@@ -31,8 +31,25 @@ def kubectl_apply(plane: ControlPlane, namespace: str, document: dict[str, Any])
         ({"consumer": {"concurrency": 1.5}}, "spec.consumer.concurrency", "must be of type integer"),
         ({"consumer": {"processingMinMs": 300, "processingMaxMs": 100}}, "spec.consumer", "processingMinMs must be <="),
         ({"producer": {"prodctionRate": 5}}, "spec.producer.prodctionRate", "unknown field"),
+        # One side of a pair alone: the other is its default (highWatermark 80, processingMaxMs 200, ...).
+        ({"producer": {"lowWatermark": 90}}, "spec.producer.lowWatermark", "lowWatermark must be < highWatermark"),
+        ({"producer": {"codelTargetMs": 1500}}, "spec.producer.codelTargetMs", "codelTargetMs must be <"),
+        ({"consumer": {"processingMinMs": 300}}, "spec.consumer.processingMinMs", "processingMinMs must be <="),
+        ({"consumer": {"autoscale": {"minReplicas": 5}}}, "spec.consumer.autoscale.minReplicas", "minReplicas must"),
     ],
-    ids=["wrong-type", "out-of-range", "unknown-mode", "exclusive-minimum", "integer", "cel-rule", "typo"],
+    ids=[
+        "wrong-type",
+        "out-of-range",
+        "unknown-mode",
+        "exclusive-minimum",
+        "integer",
+        "cel-rule",
+        "typo",
+        "low-watermark-alone",
+        "codel-target-alone",
+        "processing-min-alone",
+        "min-replicas-alone",
+    ],
 )
 def test_apply_of_a_bad_spec_is_rejected_naming_the_field(
     control_plane: ControlPlane, crd_installed: str, namespace: str, case: tuple[dict[str, Any], str, str]

@@ -45,10 +45,28 @@ def test_every_declared_setting_is_in_the_spec_with_its_bounds() -> None:
     assert spec["consumer"]["x-kubernetes-validations"]
     assert autoscale["x-kubernetes-validations"] == [
         {
-            "rule": "!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas",
-            "message": "minReplicas must be <= maxReplicas",
+            "rule": "(has(self.minReplicas) ? self.minReplicas : 1) <= (has(self.maxReplicas) ? self.maxReplicas : 4)",
+            "message": "minReplicas must be <= maxReplicas (an omitted one is its default: minReplicas 1, "
+            "maxReplicas 4)",
+            "fieldPath": ".minReplicas",
         }
     ]
+
+
+def test_every_cel_rule_folds_in_the_defaults_of_the_fields_it_compares() -> None:
+    """`lowWatermark: 90` alone must be refused at `kubectl apply`: the omitted highWatermark is 80."""
+    spec = crd()["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
+    rules = {rule["fieldPath"]: rule for section in ("producer", "consumer") for rule in
+             spec[section]["x-kubernetes-validations"]}  # fmt: skip
+    assert rules[".lowWatermark"]["rule"] == (
+        "(has(self.lowWatermark) ? self.lowWatermark : 20) < (has(self.highWatermark) ? self.highWatermark : 80)"
+    )
+    assert rules[".codelTargetMs"]["rule"] == (
+        "(has(self.codelTargetMs) ? self.codelTargetMs : 500.0) < "
+        "(has(self.codelIntervalMs) ? self.codelIntervalMs : 1000.0)"
+    )
+    assert "processingMaxMs 200" in rules[".processingMinMs"]["message"]
+    assert "!has(" not in str(rules)
 
 
 def test_status_subresource_printer_columns_and_names() -> None:
