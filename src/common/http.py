@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from backpressure_lab.common.echo import cut, echo
@@ -83,6 +83,8 @@ async def read_body(request: Request, limit: int) -> bytes:
                 if size > limit:
                     raise _too_large(size, limit)
                 chunks.append(chunk)
+    except ClientDisconnect:  # nobody is left to read the answer; a 400 ends the request without a traceback
+        raise ClientError(400, f"the client disconnected after {size:,} bytes of the body") from None
     except TimeoutError:
         raise ClientError(
             408,

@@ -1,4 +1,5 @@
-"""How each service process starts: host, port, admin token and settings file from the environment.
+"""How each service process starts and stops: host, port, admin token and settings file from the environment; uvicorn
+with a bounded graceful stop.
 
 A bad start-up setting stops the service at once with one line on stderr and exit status 2, never a traceback: the
 settings file is read with a size cap, as UTF-8, with YAML aliases refused (a 1 KB alias bomb expands to gigabytes)
@@ -7,12 +8,14 @@ and its nesting bounded.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import uvicorn
 import yaml
 from yaml.composer import ComposerError
 from yaml.nodes import Node
@@ -25,6 +28,10 @@ S = TypeVar("S")
 
 MAX_SETTINGS_FILE_BYTES = 64 * 1024
 """A real settings file (every setting of both services) is under 2 KB."""
+STOP_GRACE_SECONDS = 3
+"""On SIGTERM, how long requests under way may take to finish before they are cut off. The producer then gives the
+sends under way SEND_GRACE_SECONDS more (producer/runtime.py): both fit well inside the pods'
+terminationGracePeriodSeconds (10 s, charts/backpressure-lab/templates/_service-pod.tpl)."""
 LINE_LIMIT = 1000
 """Characters of the one start-up error line."""
 
@@ -147,3 +154,24 @@ def load_settings_file(path: Path | None, section: str, defaults: S) -> S:
 def fail_startup(error: StartupError) -> None:
     print(f"error: {cut(' '.join(str(error).split()), LINE_LIMIT)}", file=sys.stderr)
     raise SystemExit(2)
+
+
+class _DropCancelNotice(logging.Filter):
+    """uvicorn logs "Cancel N running task(s), timeout graceful shutdown exceeded" as an error; the service's own stop
+    line says what was cut off, in the lab's terms (items, not tasks)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Cancel %s running task(s)")
+
+
+def serve(app: Any, environment: ServiceEnvironment) -> None:
+    """Run `app` with uvicorn until SIGTERM or SIGINT; requests under way get STOP_GRACE_SECONDS to finish."""
+    logging.getLogger("uvicorn.error").addFilter(_DropCancelNotice())
+    uvicorn.run(
+        app,
+        host=environment.host,
+        port=environment.port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=STOP_GRACE_SECONDS,
+    )

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uvicorn
-
-from backpressure_lab.common.service import ServiceEnvironment, StartupError, fail_startup, load_settings_file
+from backpressure_lab.common.service import ServiceEnvironment, StartupError, fail_startup, load_settings_file, serve
 from backpressure_lab.consumer.app import create_app
 from backpressure_lab.consumer.settings import ConsumerSettings
 from backpressure_lab.consumer.worker import ConsumerConfig
@@ -18,7 +16,7 @@ def main() -> None:
         fail_startup(error)
         return
     config = ConsumerConfig(admin_token=environment.admin_token, settings=settings)
-    uvicorn.run(create_app(config), host=environment.host, port=environment.port, log_level="warning", access_log=False)
+    serve(create_app(config), environment)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,6 +15,7 @@ from starlette.routing import Route
 from backpressure_lab.common import telemetry
 from backpressure_lab.common.http import EXCEPTION_HANDLERS
 from backpressure_lab.common.metrics import metrics_endpoint, new_registry
+from backpressure_lab.common.service import STOP_GRACE_SECONDS
 from backpressure_lab.consumer import routes
 from backpressure_lab.consumer.metrics import ConsumerMetrics
 from backpressure_lab.consumer.worker import Consumer, ConsumerConfig
@@ -35,6 +37,8 @@ def create_app(config: ConsumerConfig | None = None) -> Any:
         try:
             yield
         finally:
+            # uvicorn has given the requests under way STOP_GRACE_SECONDS and cut off the rest (common/service.py).
+            print(stop_line(consumer.interrupted + consumer.in_flight), file=sys.stderr, flush=True)
             if shutdown_tracing is not None:
                 shutdown_tracing()
 
@@ -56,3 +60,14 @@ def create_app(config: ConsumerConfig | None = None) -> Any:
     )
     app.state.consumer = consumer
     return telemetry.instrument_asgi(app, shutdown_tracing is not None)
+
+
+def stop_line(cut_off: int) -> str:
+    """The one line a stopping consumer logs: the items whose processing the stop cut off (each answered 503, so that
+    its sender retries it; the consumer queues nothing)."""
+    if not cut_off:
+        return "consumer stopped: no items in flight"
+    return (
+        f"consumer stopped: {cut_off} item{'' if cut_off == 1 else 's'} cut off in flight after a "
+        f"{STOP_GRACE_SECONDS:g} s grace (answered 503, so that the sender retries {'it' if cut_off == 1 else 'them'})"
+    )

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 
-import uvicorn
-
-from backpressure_lab.common.service import ServiceEnvironment, StartupError, fail_startup, load_settings_file
+from backpressure_lab.common.service import ServiceEnvironment, StartupError, fail_startup, load_settings_file, serve
 from backpressure_lab.producer.app import create_app
 from backpressure_lab.producer.runtime import ProducerConfig
 from backpressure_lab.producer.settings import ProducerSettings
@@ -24,7 +22,7 @@ def main() -> None:
         admin_token=environment.admin_token,
         settings=settings,
     )
-    uvicorn.run(create_app(config), host=environment.host, port=environment.port, log_level="warning", access_log=False)
+    serve(create_app(config), environment)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,9 @@ from backpressure_lab.producer.sender import SenderPool
 from backpressure_lab.producer.settings import ProducerSettings
 
 MEMORY_SAMPLE_SECONDS = 1.0
+SEND_GRACE_SECONDS = 2.0
+"""At a stop, how long the items being delivered may take to finish (after uvicorn's STOP_GRACE_SECONDS for requests,
+common/service.py). Queued items are not drained: the stop says how many were lost instead."""
 # Connections per consumer as the largest sender_concurrency, so the setting, not the pool, is the limit.
 MAX_CONNECTIONS_PER_CONSUMER = 256
 
@@ -57,20 +61,24 @@ class ProducerRuntime:
         )
         senders = SenderPool(self.pipeline, session, self.consumers, self.gate)
         self.memory.sample()
-        tasks = [
+        feeding = [
             asyncio.create_task(run_generator(self.pipeline), name="generator"),
-            asyncio.create_task(senders.run(), name="senders"),
             asyncio.create_task(self._sample_memory(), name="memory"),
         ]
+        sending = asyncio.create_task(senders.run(), name="senders")
         self.ready = True
         try:
             yield
         finally:
             self.ready = False
-            for task in tasks:
+            for task in feeding:
                 task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*feeding, return_exceptions=True)
+            cut_off = await senders.stop(SEND_GRACE_SECONDS)
+            sending.cancel()
+            await asyncio.gather(sending, return_exceptions=True)
             await session.close()
+            print(stop_line(len(self.pipeline.queue), cut_off, SEND_GRACE_SECONDS), file=sys.stderr, flush=True)
             if on_shutdown is not None:
                 on_shutdown()
 
@@ -86,3 +94,14 @@ class ProducerRuntime:
             await asyncio.sleep(MEMORY_SAMPLE_SECONDS)
             self.memory.sample()
             self.pipeline.sample(time.monotonic())
+
+
+def stop_line(queued: int, in_flight: int, grace_seconds: float) -> str:
+    """The one line a stopping producer logs: what it loses, and where each lost item was."""
+    lost = queued + in_flight
+    if not lost:
+        return "producer stopped: no items lost"
+    return (
+        f"producer stopped: {lost} item{'' if lost == 1 else 's'} lost ({queued} queued, {in_flight} in flight, "
+        f"cut off after a {grace_seconds:g} s grace)"
+    )

@@ -44,6 +44,7 @@ class SenderPool:
         self.consumers = consumers
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._busy: set[int] = set()
+        self._stopping = False
         self._random = random.Random()
 
     async def run(self) -> None:
@@ -54,7 +55,7 @@ class SenderPool:
                 self.gate.reconfigure(self.pipeline.settings, self.consumers.count)
                 target = self.gate.maximum
                 for index in range(target):
-                    if index not in self._workers:
+                    if index not in self._workers and not self._stopping:
                         self._workers[index] = asyncio.create_task(self._work(index), name=f"sender-{index}")
                 for index in [i for i in self._workers if i >= target and i not in self._busy]:
                     self._workers.pop(index).cancel()
@@ -64,8 +65,20 @@ class SenderPool:
                 task.cancel()
             await asyncio.gather(*self._workers.values(), return_exceptions=True)
 
+    async def stop(self, grace_seconds: float) -> int:
+        """Take no more items from the queue; give the items being delivered (retries included) `grace_seconds` to
+        finish. Returns how many are still under way then: the caller cancels `run`, which cuts them off."""
+        self._stopping = True
+        for index, task in self._workers.items():
+            if index not in self._busy:
+                task.cancel()
+        delivering = [task for index, task in self._workers.items() if index in self._busy]
+        if delivering:
+            await asyncio.wait(delivering, timeout=grace_seconds)
+        return len(self._busy)
+
     async def _work(self, index: int) -> None:
-        while index < self.gate.maximum:
+        while index < self.gate.maximum and not self._stopping:
             item = await self.pipeline.next_item()
             self._busy.add(index)
             try:

@@ -148,3 +148,13 @@ def test_echo_of_huge_or_deep_values_stays_short() -> None:
         deep = [deep]
     for value in (deep, {"k" * 10_000: "v" * 10_000}, ["x" * 10_000] * 10_000, b"b" * 10_000):
         assert len(echo(value)) < 150
+
+
+def test_a_client_that_disconnects_mid_body_is_a_400_not_a_traceback() -> None:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    request = Request({"type": "http", "method": "POST", "path": "/x", "headers": []}, receive)
+    error = asyncio.run(_refused(request))
+    assert error.status == 400
+    assert "disconnected" in error.message
