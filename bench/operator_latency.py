@@ -53,7 +53,10 @@ def percentile(samples: list[float], fraction: float) -> float:
 
 
 def live_config(pod: LoopbackPodStandIn) -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{pod.port}/admin/config", timeout=2) as response:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{pod.port}/admin/config", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    )
+    with urllib.request.urlopen(request, timeout=2) as response:
         config: dict[str, Any] = json.loads(response.read())["config"]
         return config
 

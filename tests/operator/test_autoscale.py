@@ -42,7 +42,7 @@ def scaled_events(lab: OperatorLab) -> list[str]:
 
 
 def listed_consumers(lab: OperatorLab) -> list[str]:
-    body = call("GET", lab.pod("producer").service.url + "/admin/consumers").body  # type: ignore[union-attr]
+    body = call("GET", lab.pod("producer").service.url + "/admin/consumers", token=ADMIN_TOKEN).body  # type: ignore[union-attr]
     assert isinstance(body, dict)
     return sorted(body["endpoints"])
 
