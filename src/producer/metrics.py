@@ -74,6 +74,17 @@ class ProducerMetrics:
 
         # Beyond the original: CoDel, priorities, watermarks, Little's law.
         self.expired = counter("backpressure_items_expired", "Items CoDel shed at dequeue after waiting too long")
+        # Every other way an admitted item leaves, so that produced = sent + dropped + expired + evicted + cleared +
+        # queued + in delivery holds from /metrics alone (tallies.py).
+        self.evicted = counter(
+            "backpressure_items_evicted",
+            "Admitted items removed again: by a smaller capacity or for a high-priority one",
+        )
+        self.cleared = counter("backpressure_items_cleared", "Items removed by POST /admin/clear-queue")
+        self.in_delivery = gauge(
+            "backpressure_items_in_delivery",
+            "Items taken from the queue whose delivery has not ended (sending, waiting for a send slot or to retry)",
+        )
         self.by_priority = Counter(
             "backpressure_priority_items",
             "Items by priority and what happened to them (produced, rejected, expired)",

@@ -21,6 +21,7 @@ from backpressure_lab.producer.items import WorkItem, new_item
 from backpressure_lab.producer.littles_law import LittlesLaw, LittlesLawMeter, RecentWaits
 from backpressure_lab.producer.metrics import ProducerMetrics
 from backpressure_lab.producer.settings import ProducerSettings, QueueMode
+from backpressure_lab.producer.tallies import Tallies, Tally
 from backpressure_lab.producer.token_bucket import TokenBucket
 from backpressure_lab.producer.watermarks import WatermarkGate
 from backpressure_lab.producer.work_queue import WorkQueue
@@ -57,22 +58,10 @@ class Pipeline:
             priority: dict.fromkeys(("produced", "rejected", "expired"), 0) for priority in ("high", "low")
         }
         self._settings_listeners: list[asyncio.Event] = []
-        self.totals: dict[str, float] = dict.fromkeys(
-            (
-                "produced",
-                "sent",
-                "rejected",
-                "dropped",
-                "expired",
-                "evicted",
-                "retries",
-                "rate_limit_delays",
-                "rate_limit_wait_seconds",
-                "queue_full_wait_seconds",
-            ),
-            0,
-        )
+        self.tallies = Tallies(metrics)
         self.in_flight = 0
+        self.in_delivery = 0
+        """Items taken from the queue whose delivery has not ended: `next_item` to `delivered`."""
         self._admission_listener = self.settings_listener()
         self._publish_settings()
 
@@ -84,9 +73,8 @@ class Pipeline:
         self.bucket.reconfigure(new.rate_limit, new.rate_limit_burst, time.monotonic())
         self.codel.reconfigure(new.codel_target_ms / 1000.0, new.codel_interval_ms / 1000.0)
         evicted = self.queue.remove_newest(excess(new, len(self.queue)))
-        if evicted:
-            self._count("rejected", evicted)
-            self._count("evicted", evicted)
+        self.tallies.add(Tally.REJECTED, evicted)
+        self.tallies.add(Tally.EVICTED, evicted)
         self.littles_law.reset()
         self._publish_settings()
         self._publish_queue()
@@ -124,13 +112,13 @@ class Pipeline:
     # --- admission ----------------------------------------------------------------------------------------------
     def _enqueue(self, item: WorkItem) -> None:
         self.queue.put(item)
-        self._count("produced")
+        self.tallies.add(Tally.PRODUCED)
         self._count_priority(item.priority, "produced")
         self.littles_law.arrived(time.monotonic())
         self._publish_queue()
 
     def _reject(self, priority: str, amount: int = 1) -> None:
-        self._count("rejected", amount)
+        self.tallies.add(Tally.REJECTED, amount)
         self._count_priority(priority, "rejected", amount)
 
     def _count_priority(self, priority: str, outcome: str, amount: int = 1) -> None:
@@ -156,12 +144,6 @@ class Pipeline:
         self.metrics.queue_depth.set(len(self.queue))
         self.metrics.queue_memory.set(self.queue.memory_bytes)
 
-    def _count(self, name: str, amount: float = 1) -> None:
-        self.totals[name] += amount
-        metric = getattr(self.metrics, name, None)
-        if metric is not None:
-            metric.inc(amount)
-
     async def admit_generated(self) -> bool:
         """Admit one generated item, waiting for a token or for space when the mode says the generator waits.
 
@@ -184,8 +166,9 @@ class Pipeline:
             decision = admit(settings, arrival)
             if decision is Admission.EVICT_LOW:
                 evicted = self.queue.evict_newest_low_priority()
-                if evicted is not None:
+                if evicted is not None:  # admitted once, so an ending of its own as well as a rejection
                     self._reject(evicted.priority)
+                    self.tallies.add(Tally.EVICTED)
                 decision = Admission.ADMIT
             if decision is Admission.ADMIT:
                 self._enqueue(new_item(settings.payload_bytes, priority))
@@ -197,18 +180,18 @@ class Pipeline:
             if decision is Admission.WAIT_FOR_TOKEN:
                 if not waited_for_token:  # an item that waits counts once, however often the wait wakes up
                     waited_for_token = True
-                    self._count("rate_limit_delays")
+                    self.tallies.add(Tally.RATE_LIMIT_DELAYS)
                 seconds = await self.wait_for_settings_change(
                     self._admission_listener, min(token_wait, SETTINGS_POLL_SECONDS)
                 )
-                self._count("rate_limit_wait_seconds", seconds)
+                self.tallies.add(Tally.RATE_LIMIT_WAIT_SECONDS, seconds)
             else:
                 started = time.monotonic()
                 # Bounded wait: a settings change (a larger queue, another mode) is seen within the poll interval.
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(SETTINGS_POLL_SECONDS):
                         await self.queue.wait_for_space()
-                self._count("queue_full_wait_seconds", time.monotonic() - started)
+                self.tallies.add(Tally.QUEUE_FULL_WAIT_SECONDS, time.monotonic() - started)
             self.metrics.rate_limit_tokens.set(self.bucket.tokens)
 
     def admit_burst(self, count: int) -> BurstOutcome:
@@ -229,7 +212,7 @@ class Pipeline:
             self.queue.put(new_item(settings.payload_bytes))
         self.littles_law.arrived(now, room)
         rejected = count - room
-        self._count("produced", room)
+        self.tallies.add(Tally.PRODUCED, room)
         self._count_priority("low", "produced", room)
         if rejected:
             self._reject("low", rejected)
@@ -239,6 +222,7 @@ class Pipeline:
     # --- queue management ---------------------------------------------------------------------------------------
     def clear_queue(self) -> int:
         removed = self.queue.clear()
+        self.tallies.add(Tally.CLEARED, removed)
         self.littles_law.reset()
         self._publish_queue()
         release_free_heap()
@@ -249,6 +233,7 @@ class Pipeline:
         here, at dequeue, and counted as expired (low priority first)."""
         while True:
             item = await self.queue.get()
+            self._publish_queue()  # at once: /metrics must never show a depth the queue no longer has
             now = time.monotonic()
             wait = now - item.enqueued_at
             self.littles_law.departed(now, wait)
@@ -257,12 +242,19 @@ class Pipeline:
                 shed = self.codel.should_drop(wait, now, low_priority=low)
                 self.metrics.codel_overloaded.set(1 if self.codel.overloaded else 0)
                 if shed:
-                    self._count("expired")
+                    self.tallies.add(Tally.EXPIRED)
                     self._count_priority(item.priority, "expired")
                     continue
             self.served_waits.add(now, wait)
-            self._publish_queue()
+            self.in_delivery += 1
+            self.metrics.in_delivery.inc()
             return item
+
+    def delivered(self, ending: Tally) -> None:
+        """An item from `next_item` reached its ending (SENT or DROPPED)."""
+        self.tallies.add(ending)
+        self.in_delivery -= 1
+        self.metrics.in_delivery.dec()
 
     def sample(self, now: float) -> LittlesLaw:
         """Once a second: feed the queue depth to Little's law and publish its figures."""

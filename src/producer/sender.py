@@ -23,6 +23,7 @@ from backpressure_lab.producer.items import WorkItem
 from backpressure_lab.producer.pipeline import SETTINGS_POLL_SECONDS, Pipeline
 from backpressure_lab.producer.retry import backoff_seconds, is_retryable, parse_retry_after
 from backpressure_lab.producer.send_gate import SendGate
+from backpressure_lab.producer.tallies import Tally
 
 tracer = trace.get_tracer("backpressure_lab.producer")
 
@@ -130,15 +131,12 @@ class SenderPool:
             if span.is_recording():
                 span.set_attribute("send.attempts", attempt)
             if outcome == "sent":
-                pipeline.totals["sent"] += 1
-                pipeline.metrics.sent.inc()
+                pipeline.delivered(Tally.SENT)
                 return "sent"
             if outcome == "dropped":
-                pipeline.totals["dropped"] += 1
-                pipeline.metrics.dropped.inc()
+                pipeline.delivered(Tally.DROPPED)
                 return "dropped"
-            pipeline.totals["retries"] += 1
-            pipeline.metrics.retries.inc()
+            pipeline.tallies.add(Tally.RETRIES)
             delay = backoff_seconds(
                 attempt, pipeline.settings.retry_backoff_ms, self._random.random(), result.retry_after
             )

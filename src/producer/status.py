@@ -67,8 +67,9 @@ def producer_status(
         "littles_law": _littles_law(pipeline),
         "priorities": pipeline.priority_totals(),
         "stats": {
-            **{name: round(value, 3) if isinstance(value, float) else value for name, value in pipeline.totals.items()},
+            **pipeline.tallies.as_status(),
             "in_flight": pipeline.in_flight,
+            "in_delivery": pipeline.in_delivery,
             "rate_limit_tokens": round(pipeline.bucket.tokens, 2),
             "concurrency_limit": concurrency_limit,
         },
