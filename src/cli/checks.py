@@ -17,12 +17,15 @@ DRAIN_SECONDS = 30.0
 Apply = Callable[[Exercise], None]
 
 
-def observe(client: LabClient, seconds: float, sleep: Callable[[float], None] = time.sleep) -> list[Sample]:
+def observe(
+    client: LabClient, seconds: float, burst: int = 0, sleep: Callable[[float], None] = time.sleep
+) -> list[Sample]:
     samples: list[Sample] = []
     started = time.monotonic()
     while True:
         now = time.monotonic() - started
-        samples.append(Sample(now, client.producer_status(), client.consumer_status()))
+        sent = client.produce(burst) if burst else None
+        samples.append(Sample(now, client.producer_status(), client.consumer_status(), sent))
         if now >= seconds:
             return samples
         sleep(SAMPLE_SECONDS)
@@ -68,7 +71,7 @@ def run_checks(
             if exercise.clear_queue:
                 client.clear_queue()
             time.sleep(exercise.settle_seconds)
-            samples = observe(client, exercise.observe_seconds)
+            samples = observe(client, exercise.observe_seconds, exercise.burst)
             assert exercise.check is not None
             verdict = exercise.check(samples, exercise)
         finally:

@@ -8,6 +8,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from backpressure_lab.cli.exercises import Burst
+
 
 class LabError(Exception):
     """A problem the user can fix, said in one line."""
@@ -48,6 +50,26 @@ class LabClient:
     def consumer_status(self) -> dict[str, Any]:
         status: dict[str, Any] = self._request("GET", self.consumer_url + "/status")
         return status
+
+    def produce(self, count: int) -> Burst:
+        """POST /produce as a client of the producer would: a 429 is an answer here, not an error."""
+        request = urllib.request.Request(
+            self.producer_url + "/produce",
+            data=json.dumps({"count": count}).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                status, headers, body = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            if error.code != 429:
+                raise LabError(f"POST {request.full_url} answered {error.code}") from None
+            status, headers, body = error.code, error.headers, error.read()
+        except (urllib.error.URLError, OSError) as error:
+            raise LabError(f"POST {request.full_url} failed: {getattr(error, 'reason', error)}") from None
+        reply = json.loads(body)
+        return Burst(count, status, int(reply["rejected"]), headers.get("Retry-After"))
 
     def producer_config(self) -> dict[str, Any]:
         """The producer's settings as set (GET /admin/config)."""

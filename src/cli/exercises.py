@@ -23,12 +23,24 @@ CONFIG_NAME = "backpressure-lab"
 
 
 @dataclass(frozen=True)
+class Burst:
+    """One POST /produce a check sent, and its answer."""
+
+    count: int
+    status: int
+    rejected: int
+    retry_after: str | None
+
+
+@dataclass(frozen=True)
 class Sample:
     """One look at the lab: seconds since the check began, and the two /status documents."""
 
     at: float
     producer: dict[str, Any]
     consumer: dict[str, Any]
+    burst: Burst | None = None
+    """What POST /produce answered at this look, in an exercise that sends bursts."""
 
     @property
     def depth(self) -> int:
@@ -77,6 +89,8 @@ class Exercise:
     observe_seconds: float = 10.0
     clear_queue: bool = True
     check: Callable[[list[Sample], Exercise], Verdict] | None = None
+    burst: int = 0
+    """Items the check sends with POST /produce at every look (a client of the producer), 0 for none."""
     autoscale: dict[str, Any] | None = None
     """spec.consumer.autoscale (snake_case), for the operator: only a cluster can run such an exercise."""
 
@@ -255,6 +269,18 @@ def _adapts(samples: list[Sample], exercise: Exercise) -> Verdict:
     )
 
 
+def _pushes_back(samples: list[Sample], exercise: Exercise) -> Verdict:
+    bursts = [s.burst for s in samples if s.burst is not None]
+    refused = [b for b in bursts if b.rejected]
+    told = [b for b in refused if b.status == 429 and b.retry_after and b.retry_after.isdigit()]
+    passed = len(refused) >= len(bursts) // 2 > 0 and len(told) == len(refused)
+    return Verdict(
+        passed,
+        f"{len(refused)} of {len(bursts)} bursts refused in part (>= half), {len(told)} of them answered 429 with "
+        f"Retry-After (all), {sum(b.rejected for b in refused)} items rejected",
+    )
+
+
 def _scales_out(samples: list[Sample], exercise: Exercise) -> Verdict:
     per_consumer = exercise.consumer["concurrency"] * 1000.0 / exercise.consumer["processing_time_ms"]
     counts = [int(s.producer["consumers"]["count"]) for s in samples]
@@ -400,6 +426,20 @@ EXERCISES = [
         settle_seconds=15.0,
         observe_seconds=15.0,
         check=_adapts,
+    ),
+    Exercise(
+        15,
+        "15-push-back",
+        "Push-back",
+        "a client sends bursts to POST /produce while the bounded queue is full: with produceOverloadStatus 429 the "
+        "producer answers 429 Too Many Requests with Retry-After instead of the original's 200 with the counts, so "
+        "a client that only reads the status code slows down too",
+        producer={"queue_mode": "bounded", "max_queue_size": 20, "produce_overload_status": 429},
+        consumer=SLOW,
+        settle_seconds=6.0,
+        observe_seconds=6.0,
+        burst=10,
+        check=_pushes_back,
     ),
     Exercise(
         14,

@@ -32,7 +32,7 @@ def bplab(lab: Lab | None, *args: str, timeout: float = 300) -> subprocess.Compl
 def test_check_all_passes_against_local_mode_and_leaves_the_baseline(lab: Lab) -> None:
     result = bplab(lab, "check", "all", timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("PASS") == 12
+    assert result.stdout.count("PASS") == 13
     assert result.stdout.count("SKIP") == 1  # 14, scaling consumers: pods, so only against the cluster
     assert "FAIL" not in result.stdout
     assert "max queue depth" in result.stdout

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from backpressure_lab.cli.exercises import EXERCISES, Exercise, Sample, exercise
+from backpressure_lab.cli.exercises import EXERCISES, Burst, Exercise, Sample, exercise
 from backpressure_lab.cli.views import bar, sparkline
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -73,3 +73,15 @@ def test_sparkline_and_bar() -> None:
     assert sparkline([], width=5) == ""
     assert bar(0.5, 10) == "█████░░░░░"
     assert bar(2.0, 4) == "████"
+
+
+def test_push_back_needs_429_with_retry_after_on_every_refused_burst() -> None:
+    def looks(status: int, retry_after: str | None) -> list[Sample]:
+        return [
+            Sample(t, {"queue": {"size": 20}, "stats": {}}, {}, Burst(10, status, 10 if t else 0, retry_after))
+            for t in range(6)
+        ]
+
+    assert verdict(15, looks(429, "1"))
+    assert not verdict(15, looks(200, "1"))  # the original's answer: the counts, but a 200
+    assert not verdict(15, looks(429, None))
