@@ -43,11 +43,12 @@ lock: ## Regenerate constraints.txt (every transitive version) from pyproject.to
 	@rm -rf .lock-venv
 
 .PHONY: lint
-lint: install ## ruff (lint + format check), mypy --strict, shellcheck, and no hand-written wait loops in scripts
+lint: install ## ruff (lint + format check), mypy --strict, import layers (lint-imports), shellcheck, no hand-written waits
 	@$(BIN)/ruff check src tests bench tools
 	@$(BIN)/ruff format --check src tests bench tools
 	@$(BIN)/mypy -p backpressure_lab
 	@$(BIN)/mypy tests bench tools
+	@$(BIN)/lint-imports --no-cache
 	@shellcheck -x -P SCRIPTDIR tools/*.sh tools/lib/*.sh tools/kind/*.sh tools/docker/*.sh tools/node/*.sh .ci/run
 	@tools/lint-waits.sh
 
@@ -62,7 +63,7 @@ CLUSTER ?= kind
 cluster_scripts = tools/$(if $(filter kind,$(CLUSTER)),kind,$(if $(filter local,$(CLUSTER)),node,$(error CLUSTER must be kind or local, not "$(CLUSTER)")))
 
 .PHONY: up
-up: ## Bring the lab up (CLUSTER=kind: kind + kube-prometheus-stack + Jaeger + the lab; CLUSTER=local: this node); print the URLs (idempotent)
+up: $(VENV)/.runtime ## Bring the lab up (CLUSTER=kind: kind + kube-prometheus-stack + Jaeger + the lab; CLUSTER=local: this node); print the URLs (idempotent)
 	@$(cluster_scripts)/up.sh
 
 .PHONY: down

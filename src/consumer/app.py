@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import AsyncIterator
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -21,7 +20,7 @@ from backpressure_lab.consumer.metrics import ConsumerMetrics
 from backpressure_lab.consumer.worker import Consumer, ConsumerConfig
 
 
-def create_app(config: ConsumerConfig | None = None) -> Any:
+def create_app(config: ConsumerConfig | None = None) -> Starlette:
     registry = new_registry()
     shutdown_tracing = telemetry.configure_tracing("consumer")
     consumer = Consumer(config or ConsumerConfig(), ConsumerMetrics(registry))

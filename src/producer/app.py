@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.routing import Route
@@ -17,7 +16,7 @@ from backpressure_lab.producer.metrics import ProducerMetrics
 from backpressure_lab.producer.runtime import ProducerConfig, ProducerRuntime
 
 
-def create_app(config: ProducerConfig | None = None) -> Any:
+def create_app(config: ProducerConfig | None = None) -> Starlette:
     registry = new_registry()
     shutdown_tracing = telemetry.configure_tracing("producer")
     runtime = ProducerRuntime(config or ProducerConfig(), ProducerMetrics(registry), shutdown_tracing is not None)
