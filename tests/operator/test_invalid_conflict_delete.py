@@ -8,7 +8,7 @@ import pytest
 import yaml
 from kubernetes import client
 
-from tests.operator.harness import GROUP, PLURAL, VERSION, OperatorLab, bpc, wait_for
+from tests.operator.harness import GROUP, PLURAL, VERSION, OperatorLab, bpc, moment, wait_for
 
 pytestmark = pytest.mark.controlplane
 
@@ -31,8 +31,9 @@ def test_a_spec_an_older_crd_lets_through_gets_invalid_and_changes_nothing(
     assert (applied["status"], applied["reason"]) == ("False", "Invalid")
     assert lab.config("lab")["status"]["observedGeneration"] == 2
     assert lab.events("lab", "Invalid")
-    # Nothing moved: the pods and the settings file keep the last valid settings.
-    time.sleep(2.5)
+    # Nothing moved, also after a drift check that began once Invalid was recorded: the pods and the settings file
+    # keep the last valid settings.
+    lab.operator.wait_for_round("drift-check", started_after=moment())
     assert lab.pod("producer").config()["production_rate"] == 20
     assert yaml.safe_load(lab.settings_file())["producer"]["production_rate"] == 20
 
@@ -56,7 +57,8 @@ def test_a_newer_config_gets_conflict_and_takes_over_when_the_older_goes(operato
     assert "first" in conflict["message"]
     # No flapping: over several drift checks the owner stays applied and the pods keep its settings.
     first_applied = lab.condition("first", "Applied")
-    time.sleep(3.5)
+    for _check in range(2):
+        lab.operator.wait_for_round("drift-check", started_after=moment())
     assert lab.condition("first", "Applied") == first_applied
     assert lab.condition("second", "Conflict") == conflict
     assert lab.pod("producer").config()["production_rate"] == 11
@@ -84,6 +86,6 @@ def test_deleting_a_config_is_immediate_and_leaves_pods_on_their_last_settings(o
         return False
 
     wait_for(gone, 5, "the config to be deleted (no finalizer)")
-    time.sleep(2.5)  # a few drift checks: nothing resets the pods
+    lab.operator.wait_for_round("drift-check", started_after=moment())  # a drift check without it resets nothing
     assert lab.pod("consumer").config()["slow_down_factor"] == 5
     assert yaml.safe_load(lab.settings_file())["consumer"]["slow_down_factor"] == 5

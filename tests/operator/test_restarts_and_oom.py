@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.operator.harness import OperatorLab, bpc, wait_for
+from tests.operator.harness import OperatorLab, bpc, moment, wait_for
 
 pytestmark = pytest.mark.controlplane
 
@@ -24,7 +24,7 @@ def test_operator_restart_resumes_without_pushing_again(operator_lab: OperatorLa
     lab = operator_lab
     assert lab.kubectl_apply(bpc("lab", SPEC)).returncode == 0
     wait_for(lambda: lab.applied("lab"), 15, "applied")
-    time.sleep(1.5)  # one drift check settles the pod records
+    lab.operator.wait_for_round("drift-check", started_after=moment())  # a drift check settles the pod records
     before = pods_status(lab)
     applied_events = len(lab.events("lab", "Applied"))
     version = lab.config("lab")["metadata"]["resourceVersion"]
@@ -32,7 +32,8 @@ def test_operator_restart_resumes_without_pushing_again(operator_lab: OperatorLa
     lab.operator.stop()
     lab.operator.start()
     wait_for(lambda: "Resuming is processed: 1 succeeded" in lab.operator.log(), 15, "the resume handler")
-    time.sleep(2.5)  # and a few drift checks
+    resumed = moment()
+    lab.operator.wait_for_round("drift-check", started_after=resumed)  # and a drift check after the resume
 
     assert pods_status(lab) == before  # lastPushed unchanged: nothing was pushed again
     assert len(lab.events("lab", "Applied")) == applied_events
@@ -51,8 +52,9 @@ def test_changes_made_while_the_operator_was_down_are_applied_on_resume(operator
     assert lab.pod("producer").config()["production_rate"] == 7
 
 
-def test_a_restarted_pod_gets_its_settings_back(operator_lab: OperatorLab, tmp_path: Path) -> None:
-    lab = operator_lab
+def test_a_restarted_pod_gets_its_settings_back(quiet_drift_lab: OperatorLab, tmp_path: Path) -> None:
+    """With the drift check every 60 s, only the pod watch can push within the 2 s this test allows."""
+    lab = quiet_drift_lab
     assert lab.kubectl_apply(bpc("lab", SPEC)).returncode == 0
     wait_for(lambda: lab.applied("lab"), 15, "applied")
     producer = lab.pod("producer")
@@ -96,8 +98,9 @@ def test_an_oom_kill_is_counted_once_also_across_operator_restarts(operator_lab:
     wait_for(lambda: lab.config("lab")["status"].get("oomKills") == 1, 10, "oomKills == 1")
     # ... then, once it restarted, in `lastState` with restart count 1: the same kill.
     producer.restarts = 1
+    seen_again = moment()
     producer.set_status(ready=True, last_termination=killed)
-    time.sleep(2.5)
+    lab.operator.wait_for_round("drift-check", started_after=seen_again)
     status = lab.config("lab")["status"]
     assert status["oomKills"] == 1
     assert status["lastOOMKill"]["pod"] == "lab-producer-0"
@@ -112,7 +115,7 @@ def test_an_oom_kill_is_counted_once_also_across_operator_restarts(operator_lab:
     lab.operator.stop()
     lab.operator.start()
     wait_for(lambda: "Resuming is processed" in lab.operator.log(), 15, "the resume handler")
-    time.sleep(2.5)
+    lab.operator.wait_for_round("drift-check", started_after=moment())
     assert lab.config("lab")["status"]["oomKills"] == 1
     assert len(oom_events(lab)) == 1
 
@@ -120,7 +123,7 @@ def test_an_oom_kill_is_counted_once_also_across_operator_restarts(operator_lab:
     producer.restarts = 2
     producer.set_status(ready=True, last_termination={**killed, "finishedAt": "2026-11-27T08:09:00Z"})
     wait_for(lambda: lab.config("lab")["status"].get("oomKills") == 2, 10, "oomKills == 2")
-    time.sleep(1.5)
+    lab.operator.wait_for_round("drift-check", started_after=moment())
     assert len(oom_events(lab)) == 2
     assert "OOM" in lab.plane.kubectl("-n", lab.namespace, "get", "bpc", "lab")  # the printer column's header
 
@@ -136,7 +139,8 @@ def test_an_unreachable_pod_turns_applied_false_once_and_is_fixed_by_the_drift_c
     failing = wait_for(lambda: (c := lab.condition("lab", "Applied")) and c["status"] == "False" and c, 10, "failed")
     assert failing["reason"] == "ApplyFailed"
     assert "lab-consumer-0" in failing["message"]
-    time.sleep(2.5)  # several drift checks, one event
+    for _check in range(2):  # more drift checks find it failing the same way: still one event
+        lab.operator.wait_for_round("drift-check", started_after=moment())
     assert len(lab.events("lab", "ApplyFailed")) == 1
 
     # Back with defaults and no readiness flip: the drift check (not the pod watch) restores the settings.
