@@ -106,7 +106,7 @@ class Exercise:
 
     def manifest(self) -> str:
         lines = [f"# {self.title}: {self.summary}",
-                 f"# Apply: kubectl -n backpressure-lab apply -f examples/{self.slug}.yaml   "
+                 f"# Apply: kubectl -n backpressure-lab apply --server-side -f examples/{self.slug}.yaml   "
                  f"Check: bplab check {self.number}",
                  "apiVersion: lab.backpressure.dev/v1alpha1", "kind: BackpressureConfig",
                  "metadata:", f"  name: {CONFIG_NAME}", "spec:"]  # fmt: skip
