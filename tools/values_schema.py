@@ -24,6 +24,9 @@ BOOLEAN = {"type": "boolean"}
 PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
 NODE_PORT = {"type": "integer", "minimum": 30000, "maximum": 32767}
 LABELS = {"type": "object", "additionalProperties": {"type": "string"}}
+# auto: on when the cluster serves the integration's API (the chart asks .Capabilities.APIVersions).
+INTEGRATION = {"enum": ["auto", True, False]}
+DNS_LABEL = {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}
 ANY_OBJECT = {"type": "object"}
 
 
@@ -100,7 +103,7 @@ def values_schema() -> dict[str, Any]:
             {
                 "nameOverride": STRING,
                 "fullnameOverride": STRING,
-                "config": strict({"create": BOOLEAN, "spec": settings_spec()}),
+                "config": strict({"create": BOOLEAN, "name": DNS_LABEL, "spec": settings_spec()}),
                 "adminToken": strict({"existingSecret": STRING}),
                 "producer": service_component(),
                 "consumer": service_component(),
@@ -125,12 +128,12 @@ def values_schema() -> dict[str, Any]:
                 "tracing": strict({"enabled": BOOLEAN, "endpoint": STRING, "sampler": STRING, "samplerArg": STRING}),
                 "serviceMonitor": strict(
                     {
-                        "enabled": BOOLEAN,
+                        "enabled": INTEGRATION,
                         "additionalLabels": LABELS,
                         "interval": {"type": "string", "pattern": "^[0-9]+(ms|s|m)$"},
                     }
                 ),
-                "prometheusRule": strict({"enabled": BOOLEAN, "additionalLabels": LABELS}),
+                "prometheusRule": strict({"enabled": INTEGRATION, "additionalLabels": LABELS}),
                 "dashboards": strict({"enabled": BOOLEAN, "additionalLabels": LABELS, "jaegerUrl": STRING}),
             }
         ),

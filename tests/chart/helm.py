@@ -128,7 +128,11 @@ def env_of(container: Mapping[str, Any]) -> dict[str, Any]:
 
 def prometheus_rule_groups(helm: Helm, namespace: str) -> list[dict[str, Any]]:
     """The PrometheusRule's `spec.groups`, rendered for `namespace`: the body of a Prometheus rules file."""
-    rendered = helm.template(sets={"prometheusRule.enabled": "true"}, namespace=namespace)
+    rendered = helm.template(
+        sets={"prometheusRule.enabled": "true"},
+        namespace=namespace,
+        extra=["--api-versions=monitoring.coreos.com/v1/PrometheusRule"],
+    )
     (rule,) = find(rendered, "PrometheusRule")
     groups: list[dict[str, Any]] = rule["spec"]["groups"]
     return groups

@@ -132,7 +132,13 @@ def test_server_side_apply_of_every_rendered_object(
 ) -> None:
     plane, namespace = controller_manager, restricted_namespace
     assert {"servicemonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com"} <= set(cluster_crds)
-    rendered = helm.template(sets={**INTEGRATIONS, **IMAGES, **OTHER_NODE_PORTS}, namespace=namespace, release="ssa")
+    served = [
+        "--api-versions=monitoring.coreos.com/v1/ServiceMonitor",
+        "--api-versions=monitoring.coreos.com/v1/PrometheusRule",
+    ]
+    rendered = helm.template(
+        sets={**INTEGRATIONS, **IMAGES, **OTHER_NODE_PORTS}, namespace=namespace, release="ssa", extra=served
+    )
     manifest_file = tmp_path / "rendered.yaml"
     manifest_file.write_text(yaml.safe_dump_all(rendered))
 
@@ -292,7 +298,7 @@ def test_helm_upgrade_keeps_what_the_operator_owns_after_autoscale_was_turned_on
     """Exercise 14 is applied with kubectl, not through the chart's values; a repairing `make up` (helm upgrade,
     server-side) must neither reset the replicas the operator set nor fail on who owns them or the status."""
     plane, helm, namespace = controller_manager, cluster_helm, restricted_namespace
-    config, consumer = "lab-backpressure-lab", "lab-backpressure-lab-consumer"
+    config, consumer = "backpressure-lab", "lab-backpressure-lab-consumer"
     values = set_args({**IMAGES, **NO_NODE_PORTS})
     helm.run("install", "lab", str(CHART), "-n", namespace, "--wait=hookOnly", "--timeout=60s", *values)
     autoscale = {"spec": {"consumer": {"autoscale": {"minReplicas": 1, "maxReplicas": 4}}}}
@@ -362,3 +368,48 @@ def test_the_helm_test_fails_while_a_pod_runs_an_older_generation(
     current = helm_test()
     assert current.returncode == 0, current.stdout + current.stderr
     assert "every pod runs generation 1" in current.stdout
+
+
+def readme_apply(plane: ControlPlane, namespace: str, example: str) -> subprocess.CompletedProcess[str]:
+    """The README's command for an exercise, exactly (only the namespace and the kubeconfig differ)."""
+    return subprocess.run(
+        [str(plane.binaries.kubectl), f"--kubeconfig={plane.admin_kubeconfig}", "-n", namespace,
+         "apply", "--server-side", "-f", f"examples/{example}"],
+        capture_output=True, text=True, timeout=60, check=False, cwd=REPO,
+    )  # fmt: skip
+
+
+def test_an_exercise_applies_quietly_to_any_release_before_and_after_a_repairing_upgrade(
+    controller_manager: ControlPlane, cluster_crds: list[str], cluster_helm: Helm, restricted_namespace: str
+) -> None:
+    """A release not called backpressure-lab; the README's apply prints its one line and nothing on stderr, on a
+    fresh install and after `make up`'s helm upgrade (the integrations flags included), and configures the chart's
+    config rather than creating a second one."""
+    plane, helm, namespace = controller_manager, cluster_helm, restricted_namespace
+    values = set_args({**IMAGES, **NO_NODE_PORTS})
+    notes = helm.run("install", "lab", str(CHART), "-n", namespace, "--wait=hookOnly", "--timeout=60s", *values)
+    line = "backpressureconfig.lab.backpressure.dev/backpressure-lab serverside-applied\n"
+
+    fresh = readme_apply(plane, namespace, "02-slow-consumer.yaml")
+    assert (fresh.returncode, fresh.stdout, fresh.stderr) == (0, line, "")
+    make_up = set_args(
+        {"serviceMonitor.enabled": "true", "prometheusRule.enabled": "true", "dashboards.enabled": "true"}
+    )
+    helm.run("upgrade", "--install", "lab", str(CHART), "-n", namespace, "--wait=hookOnly", "--timeout=60s", *values,
+             *make_up)  # fmt: skip
+    again = readme_apply(plane, namespace, "04-bounded.yaml")
+    assert (again.returncode, again.stdout, again.stderr) == (0, line, "")
+
+    configs = kubectl_json(plane, "get", "bpc", "-n", namespace)["items"]
+    assert [c["metadata"]["name"] for c in configs] == ["backpressure-lab"]
+    wanted = yaml.safe_load((REPO / "examples" / "04-bounded.yaml").read_text())["spec"]
+    assert configs[0]["spec"] == wanted
+
+    # The control-plane tier serves monitoring.coreos.com/v1 (cluster_crds): wired without any flag, and said so.
+    assert (
+        "ServiceMonitors  wired: serviceMonitor.enabled=auto, and the cluster serves monitoring.coreos.com/v1" in notes
+    )
+    assert "PrometheusRule   wired" in notes
+    assert f"kubectl -n {namespace} apply --server-side -f examples/02-slow-consumer.yaml" in notes
+    monitors = plane.kubectl("get", "servicemonitors,prometheusrules", "-n", namespace, "-o", "name").split()
+    assert len(monitors) == 3, monitors

@@ -28,7 +28,10 @@ pytestmark = pytest.mark.controlplane
 NAMESPACE = "lab-ns"
 RELEASE = "lab"
 FULLNAME = "lab-backpressure-lab"
-ALL_INTEGRATIONS = {"serviceMonitor.enabled": "true", "prometheusRule.enabled": "true", "dashboards.enabled": "true"}
+CONFIG = "backpressure-lab"
+MONITORING_APIS = ["--api-versions=monitoring.coreos.com/v1/ServiceMonitor",
+                   "--api-versions=monitoring.coreos.com/v1/PrometheusRule"]  # fmt: skip
+NO_INTEGRATIONS = {"serviceMonitor.enabled": "false", "prometheusRule.enabled": "false", "dashboards.enabled": "false"}
 ALERTS = {
     "BackpressureQueueGrowing",
     "BackpressureItemsRejected",
@@ -44,6 +47,11 @@ def name(component: str) -> str:
 
 def render(helm: Helm, **sets: str) -> list[Manifest]:
     return helm.template(sets=sets, namespace=NAMESPACE, release=RELEASE)
+
+
+def render_served(helm: Helm, **sets: str) -> list[Manifest]:
+    """`helm template` as for a cluster that serves monitoring.coreos.com/v1."""
+    return helm.template(sets=sets, namespace=NAMESPACE, release=RELEASE, extra=MONITORING_APIS)
 
 
 def diff(helm: Helm, sets: dict[str, str], *, hooks: bool = False) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
@@ -65,7 +73,7 @@ def defaults(helm: Helm) -> list[Manifest]:
 # --- lint -----------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sets", [{}, ALL_INTEGRATIONS], ids=["defaults", "all-integrations"])
+@pytest.mark.parametrize("sets", [{}, NO_INTEGRATIONS], ids=["defaults", "no-integrations"])
 def test_helm_lint_is_clean(helm: Helm, sets: dict[str, str]) -> None:
     args = [f"--set={key}={value}" for key, value in sets.items()]
     out = helm.run("lint", "--strict", "--namespace", NAMESPACE, str(CHART), *args)
@@ -79,7 +87,7 @@ def test_helm_lint_is_clean(helm: Helm, sets: dict[str, str]) -> None:
 
 def test_defaults_render_the_lab_the_operator_jaeger_and_the_admin_secret(defaults: list[Manifest]) -> None:
     expected = {
-        ("Secret", name("admin")), ("BackpressureConfig", FULLNAME),
+        ("Secret", name("admin")), ("BackpressureConfig", CONFIG), ("ConfigMap", name("dashboards")),
         ("Deployment", name("producer")), ("Service", name("producer")),
         ("Deployment", name("consumer")), ("Service", name("consumer")),
         ("Deployment", name("operator")), ("ServiceAccount", name("operator")),
@@ -149,11 +157,35 @@ def test_admin_token_is_generated_and_referenced(defaults: list[Manifest]) -> No
 # --- toggles ----------------------------------------------------------------------------------------------------------
 
 
-def test_service_monitor_toggle(helm: Helm) -> None:
-    added, removed = diff(helm, {"serviceMonitor.enabled": "true"})
-    assert added == {("ServiceMonitor", name("producer")), ("ServiceMonitor", name("consumer"))}
-    assert not removed
-    rendered = render(helm, **{"serviceMonitor.enabled": "true", "serviceMonitor.interval": "7s"})
+def test_monitoring_is_wired_only_when_the_cluster_serves_it(helm: Helm) -> None:
+    """The defaults (`auto`): without monitoring.coreos.com/v1 nothing of it renders, with it both monitors and the
+    rule do, without any flag."""
+    without = kinds_and_names(render(helm))
+    assert not {kind for kind, _ in without} & {"ServiceMonitor", "PrometheusRule"}
+    served = kinds_and_names(render_served(helm))
+    assert served - without == {
+        ("ServiceMonitor", name("producer")), ("ServiceMonitor", name("consumer")), ("PrometheusRule", name("alerts")),
+    }  # fmt: skip
+    assert not without - served
+
+
+def test_explicit_true_needs_the_api_and_false_always_wins(helm: Helm) -> None:
+    for key in ("serviceMonitor", "prometheusRule"):
+        with pytest.raises(HelmError) as failure:
+            render(helm, **{f"{key}.enabled": "true"})
+        assert f"{key}.enabled=true, but this cluster does not serve monitoring.coreos.com/v1/" in failure.value.stderr
+        assert "install kube-prometheus-stack" in failure.value.stderr
+        assert "no matches for kind" not in failure.value.stderr
+    off = {"serviceMonitor.enabled": "false", "prometheusRule.enabled": "false"}
+    assert not {kind for kind, _ in kinds_and_names(render_served(helm, **off))} & {
+        "ServiceMonitor", "PrometheusRule",
+    }  # fmt: skip
+    forced = render_served(helm, **{"serviceMonitor.enabled": "true", "prometheusRule.enabled": "true"})
+    assert {kind for kind, _ in kinds_and_names(forced)} >= {"ServiceMonitor", "PrometheusRule"}
+
+
+def test_service_monitors(helm: Helm) -> None:
+    rendered = render_served(helm, **{"serviceMonitor.interval": "7s"})
     for component in ("producer", "consumer"):
         monitor = one(rendered, "ServiceMonitor", name(component))
         service = one(rendered, "Service", name(component))
@@ -165,11 +197,8 @@ def test_service_monitor_toggle(helm: Helm) -> None:
         assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
 
 
-def test_prometheus_rule_toggle(helm: Helm) -> None:
-    added, removed = diff(helm, {"prometheusRule.enabled": "true"})
-    assert added == {("PrometheusRule", name("alerts"))}
-    assert not removed
-    rendered = render(helm, **{"prometheusRule.enabled": "true", "prometheusRule.additionalLabels.release": "kps"})
+def test_prometheus_rule(helm: Helm) -> None:
+    rendered = render_served(helm, **{"prometheusRule.additionalLabels.release": "kps"})
     rule = one(rendered, "PrometheusRule", name("alerts"))
     assert rule["metadata"]["labels"]["release"] == "kps"
     (group,) = rule["spec"]["groups"]
@@ -180,18 +209,30 @@ def test_prometheus_rule_toggle(helm: Helm) -> None:
         assert "{{ $" in alert["annotations"]["description"]  # left for Prometheus, not eaten by helm
 
 
-def test_dashboards_toggle(helm: Helm) -> None:
-    added, removed = diff(helm, {"dashboards.enabled": "true"})
-    assert added == {("ConfigMap", name("dashboards"))}
-    assert not removed
-    rendered = render(helm, **{"dashboards.enabled": "true", "dashboards.jaegerUrl": "http://jaeger.test:16686"})
+def test_dashboard_is_on_by_default_and_keeps_its_sidecar_label(helm: Helm) -> None:
+    added, removed = diff(helm, {"dashboards.enabled": "false"})
+    assert not added
+    assert removed == {("ConfigMap", name("dashboards"))}
+    labels = {"dashboards.additionalLabels.grafana_dashboard": "no", "dashboards.additionalLabels.team": "lab"}
+    rendered = render(helm, **{"dashboards.jaegerUrl": "http://jaeger.test:16686", **labels})
     config_map = one(rendered, "ConfigMap", name("dashboards"))
+    # Overriding the sidecar's label would hide the dashboard without a word: it stays "1", the others are added.
     assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert config_map["metadata"]["labels"]["team"] == "lab"
     dashboard = json.loads(config_map["data"]["backpressure-lab.json"])
     assert dashboard["uid"] == "backpressure-lab"
     assert dashboard["links"][0]["url"].startswith("http://jaeger.test:16686/search")
     exprs = [t["expr"] for panel in dashboard["panels"] if panel["type"] != "row" for t in panel["targets"]]
     assert exprs == [expr for _, expr in all_queries()]
+
+
+def test_no_pod_but_the_operators_mounts_a_service_account_token(defaults: list[Manifest]) -> None:
+    for component in ("producer", "consumer", "jaeger"):
+        pod = one(defaults, "Deployment", name(component))["spec"]["template"]["spec"]
+        assert pod["automountServiceAccountToken"] is False, component
+    jaeger = one(defaults, "Deployment", name("jaeger"))["spec"]["template"]["spec"]
+    (tmp,) = [volume for volume in jaeger["volumes"] if volume["name"] == "tmp"]
+    assert tmp["emptyDir"]["sizeLimit"] == "16Mi"
 
 
 def test_jaeger_toggle_removes_jaeger_and_its_default_endpoint(helm: Helm) -> None:
@@ -232,11 +273,15 @@ def test_config_create_toggle(helm: Helm) -> None:
     assert not added
     test_config = name("test-config")
     assert removed == {
-        ("BackpressureConfig", FULLNAME),
+        ("BackpressureConfig", CONFIG),
         ("ServiceAccount", test_config), ("Role", test_config), ("RoleBinding", test_config), ("Pod", test_config),
     }  # fmt: skip
-    config = one(render(helm, **{"config.spec.producer.queueMode": "bounded"}), "BackpressureConfig", FULLNAME)
+    config = one(render(helm, **{"config.spec.producer.queueMode": "bounded"}), "BackpressureConfig", CONFIG)
     assert config["spec"]["producer"]["queueMode"] == "bounded"
+    # By default Helm sets no spec field (an exercise applied server-side then meets no conflict with Helm).
+    assert one(render(helm), "BackpressureConfig", CONFIG)["spec"] == {}
+    renamed = render(helm, **{"config.name": "lab-config"})
+    assert one(renamed, "BackpressureConfig", "lab-config")
 
 
 def test_existing_admin_secret_toggle(helm: Helm) -> None:

@@ -50,7 +50,26 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* The BackpressureConfig the chart creates, which the examples under examples/ configure. */}}
 {{- define "backpressure-lab.configName" -}}
-{{- include "backpressure-lab.fullname" . }}
+{{- .Values.config.name }}
+{{- end }}
+
+{{/*
+Whether a monitoring integration is wired: "true" or "". Call with (dict "context" $ "key" "serviceMonitor" "kind"
+"ServiceMonitor"). `auto` follows what the cluster serves; an explicit `true` without the API stops the install with a
+hint instead of a raw "no matches for kind".
+*/}}
+{{- define "backpressure-lab.integration" -}}
+{{- $enabled := index .context.Values .key "enabled" -}}
+{{- $api := printf "monitoring.coreos.com/v1/%s" .kind -}}
+{{- $served := .context.Capabilities.APIVersions.Has $api -}}
+{{- if eq (toString $enabled) "auto" -}}
+{{- if $served }}true{{ end -}}
+{{- else if $enabled -}}
+{{- if not $served -}}
+{{- fail (printf "%s.enabled=true, but this cluster does not serve %s: install kube-prometheus-stack (or prometheus-operator's CRDs) first, or set %s.enabled=auto to wire it only when it is there" .key $api .key) -}}
+{{- end -}}
+true
+{{- end -}}
 {{- end }}
 
 {{/* ServiceAccount of the operator. */}}

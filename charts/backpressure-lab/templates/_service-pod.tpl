@@ -13,6 +13,8 @@ metadata:
     prometheus.io/port: {{ .port | quote }}
     prometheus.io/path: /metrics
 spec:
+  # The services never call the Kubernetes API.
+  automountServiceAccountToken: false
   securityContext:
     {{- include "backpressure-lab.podSecurityContext" $ | nindent 4 }}
   terminationGracePeriodSeconds: 10
