@@ -10,13 +10,14 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from backpressure_lab.cli.exercises import EXERCISES
-from tests.controlplane.cluster import read_versions
-from tests.node.conftest import NODE, E2eRun, stop_node
+from tests.controlplane.cluster import cache_root, read_versions
+from tests.node.conftest import NODE, ROOT, STATE, E2eRun, stop_node
 
 pytestmark = [pytest.mark.node, pytest.mark.timeout(3300)]
 
@@ -71,6 +72,50 @@ def test_operator_records_the_oom_kill_on_the_backpressureconfig(e2e: E2eRun) ->
 
 def test_restarted_producer_runs_the_current_settings(e2e: E2eRun) -> None:
     assert e2e.fact("restarted producer settings:") == "queue_mode=unbounded production_rate=50.0"
+
+
+def node_kubectl(*args: str) -> subprocess.CompletedProcess[str]:
+    """The pinned kubectl with the node's admin kubeconfig, from the repository root (as a learner types it)."""
+    kubectl = cache_root() / f"kubernetes-{read_versions()['KUBERNETES_VERSION']}" / "bin" / "kubectl"
+    return subprocess.run([str(kubectl), f"--kubeconfig={STATE / 'admin.kubeconfig'}", *args],
+                          capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)  # fmt: skip
+
+
+def test_the_readme_apply_prints_one_line_and_kubectl_wait_returns_within_2_s(e2e: E2eRun) -> None:
+    """The README's exact commands on the node the e2e run left up (issues M and Q): one `serverside-applied` line
+    and nothing on stderr, and `kubectl wait --for=condition=Ready` back within 2 s of the change, the pods running
+    it. Needs bplab to apply server-side too (a client-side apply by a check before would own the fields)."""
+    line = "backpressureconfig.lab.backpressure.dev/backpressure-lab serverside-applied\n"
+    for example, mode in (("05-rate-limited.yaml", "rate_limited"), ("01-baseline.yaml", "unbounded")):
+        started = time.monotonic()
+        applied = node_kubectl("-n", "backpressure-lab", "apply", "--server-side", "-f", f"examples/{example}")
+        assert (applied.returncode, applied.stdout, applied.stderr) == (0, line, ""), example
+        waited = node_kubectl("-n", "backpressure-lab", "wait", "--for=condition=Ready", "bpc/backpressure-lab",
+                              "--timeout=30s")  # fmt: skip
+        elapsed = time.monotonic() - started
+        assert waited.returncode == 0, waited.stderr
+        assert elapsed < 2.0, f"{example}: apply + wait took {elapsed:.2f} s"
+        config = json.loads(
+            node_kubectl("-n", "backpressure-lab", "get", "bpc", "backpressure-lab", "-o", "json").stdout
+        )
+        assert config["status"]["observedGeneration"] == config["metadata"]["generation"]
+        assert all(pod["generation"] == config["metadata"]["generation"] for pod in config["status"]["pods"])
+        assert config["status"]["settings"]["producer"]["queueMode"] == mode
+
+
+def test_helm_test_passes_again_on_the_current_generation(e2e: E2eRun) -> None:
+    """After the changes above, helm test's config check (every pod on the current generation) still passes."""
+    helm = cache_root() / f"helm-{read_versions()['HELM_VERSION']}" / "bin" / "helm"
+    command = [
+        str(helm),
+        f"--kubeconfig={STATE / 'admin.kubeconfig'}",
+        "test",
+        "backpressure-lab",
+        "-n",
+        "backpressure-lab",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_stop_leaves_nothing(e2e: E2eRun, node_logs: Path) -> None:
