@@ -3,7 +3,8 @@ spec.consumer.autoscale is set, scale the consumer Deployment from the producers
 
 The producers' /status is the only signal: queue depth, p99 queue wait and sends in flight. What the autoscaler saw
 and decided is kept in memory and written into status.autoscale by the drift check, the one writer of the status (a
-second writer would make the drift check's resourceVersion-guarded patches fail).
+second writer would make the drift check's resourceVersion-guarded patches fail); the drift check also posts the
+Scaled events, once the status shows what they announce.
 """
 
 from __future__ import annotations
@@ -20,14 +21,13 @@ import kopf
 from backpressure_lab.operator.apply import admin_headers
 from backpressure_lab.operator.autoscale_spec import AutoscaleSettings
 from backpressure_lab.operator.conditions import now as timestamp
-from backpressure_lab.operator.converge import post_events
 from backpressure_lab.operator.desired import DesiredSettings, InvalidSpecError, desired_settings
 from backpressure_lab.operator.kube import KubeError
 from backpressure_lab.operator.ownership import owner
 from backpressure_lab.operator.pods import ReleasePod
 from backpressure_lab.operator.scaling import Decision, Sample, decide
 from backpressure_lab.operator.state import AutoscaleMemory, ConfigIndex, Heartbeat, OperatorState, PodIndex
-from backpressure_lab.operator.status import Event, Report
+from backpressure_lab.operator.status import Event
 
 logger = logging.getLogger("backpressure_lab.operator.autoscaler")
 
@@ -109,7 +109,9 @@ async def tick(state: OperatorState, namespace: str | None, configs: ConfigIndex
         memory.last_scale_time = timestamp()
         message = f"{deployment} {replicas} -> {decision.replicas}: {decision.reason}"
         logger.info(f"scaled {message}")
-        post_events(first.reference, Report(events=[Event("Normal", "Scaled", message)]))
+        # Posted by the drift check after it has written status.autoscale: an event must not announce replicas that
+        # `kubectl get bpc` does not show yet.
+        memory.events.append(Event("Normal", "Scaled", message))
     memory.status = autoscale_status(policy, decision, len(endpoints), memory.last_scale_time)
 
 

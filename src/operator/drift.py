@@ -88,6 +88,8 @@ async def check_owner(
     report.events.extend(oom_events)
     scaling = state.autoscaling.get(str(namespace))
     report.status["autoscale"] = scaling.status if scaling is not None else None
+    scaled = list(scaling.events) if scaling is not None else []
+    report.events.extend(scaled)
     taking_over = is_true(claim.status, CONFLICT)
     # The change handlers own a generation until they have recorded it; an invalid spec changes nothing.
     settled = claim.status.get("observedGeneration") == claim.generation and not is_true(claim.status, INVALID)
@@ -108,6 +110,8 @@ async def check_owner(
         if taking_over:
             report.status["observedGeneration"] = claim.generation
     await _write(state, namespace, claim, report)
+    if scaling is not None:
+        del scaling.events[: len(scaled)]  # posted; a failed write keeps them for the next round
 
 
 async def _write(state: OperatorState, namespace: str | None, claim: ConfigClaim, report: Report) -> None:

@@ -20,6 +20,7 @@ from backpressure_lab.operator.liveness import LoopView
 from backpressure_lab.operator.ownership import ConfigClaim
 from backpressure_lab.operator.pods import ReleasePod
 from backpressure_lab.operator.scaling import Sample
+from backpressure_lab.operator.status import Event
 
 ConfigIndex = kopf.Index[str | None, ConfigClaim]
 PodIndex = kopf.Index[str | None, ReleasePod]
@@ -35,6 +36,8 @@ class AutoscaleMemory:
     last_scale_time: str | None = None
     status: dict[str, Any] | None = None
     """status.autoscale as the drift check should write it (None: autoscale is off)."""
+    events: list[Event] = field(default_factory=list)
+    """Scaled events the drift check posts once it has written the status they announce."""
 
 
 @dataclass

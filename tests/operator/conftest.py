@@ -142,6 +142,19 @@ def operator_lab(
 
 
 @pytest.fixture
+def chart_drift_lab(
+    controller_manager: ControlPlane,
+    api_client: client.ApiClient,
+    crd_installed: str,
+    namespace: str,
+    tmp_path: Path,
+) -> Iterator[OperatorLab]:
+    """The drift check every 5 s, the chart's default (operator.driftCheckSeconds)."""
+    with running_release(controller_manager, api_client, namespace, tmp_path, 5.0) as lab:
+        yield lab
+
+
+@pytest.fixture
 def quiet_drift_lab(
     controller_manager: ControlPlane,
     api_client: client.ApiClient,

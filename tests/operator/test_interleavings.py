@@ -27,8 +27,10 @@ from tests.operator.harness import (
     LoopbackPodStandIn,
     OperatorLab,
     bpc,
+    helm_template,
     wait_for,
 )
+from tests.operator.test_autoscale import AUTOSCALE, OVERLOAD
 from tests.services.lab import free_port, start_service, stop
 
 pytestmark = pytest.mark.controlplane
@@ -136,3 +138,49 @@ def _applied_at_least(status: dict[str, Any], generation: int) -> bool:
         c.get("type") == "Applied" and c.get("status") == "True" and c.get("observedGeneration", 0) >= generation
         for c in status.get("conditions") or []
     )
+
+
+def test_a_scaled_event_is_posted_only_once_the_status_shows_the_new_replicas(chart_drift_lab: OperatorLab) -> None:
+    """`kubectl describe bpc` must not say "1 -> 3" while `kubectl get bpc` (CONSUMERS) still says 1: with the
+    chart's 5 s drift check, the writer of status.autoscale."""
+    lab = chart_drift_lab
+    manifest = helm_template(
+        lab.namespace, "templates/consumer-deployment.yaml", values={"config.spec.consumer.autoscale": AUTOSCALE}
+    )
+    path = lab.pod("consumer").log_dir / "consumer-deployment.yaml"
+    path.write_text(manifest)
+    lab.plane.kubectl("-n", lab.namespace, "apply", "-f", str(path))
+    seen: list[tuple[str, dict[str, Any]]] = []
+    done = threading.Event()
+
+    def read_status_on_each_scaled_event() -> None:
+        version = ""
+        while not done.is_set():
+            events = watch.Watch()  # type: ignore[no-untyped-call]
+            try:
+                for item in events.stream(  # type: ignore[no-untyped-call]
+                    lab.core.list_namespaced_event,
+                    lab.namespace,
+                    timeout_seconds=5,
+                    resource_version=version,
+                    field_selector="involvedObject.name=lab",
+                ):
+                    event = item["object"]
+                    version = event.metadata.resource_version
+                    if event.reason == "Scaled":
+                        seen.append((str(event.message), dict(lab.config("lab").get("status") or {})))
+            except (ApiException, urllib3.exceptions.HTTPError):
+                version = ""
+
+    watcher = threading.Thread(target=read_status_on_each_scaled_event, daemon=True)
+    watcher.start()
+    try:
+        assert lab.kubectl_apply(bpc("lab", OVERLOAD)).returncode == 0
+        wait_for(lambda: seen, 30, "a Scaled event")
+    finally:
+        done.set()
+        watcher.join(15)
+    for message, status in seen:
+        target = int(re.search(r" -> (\d+):", message)[1])  # type: ignore[index]
+        shown = (status.get("autoscale") or {}).get("replicas")
+        assert shown == target, f"event {message!r} seen while status.autoscale.replicas was {shown}"
