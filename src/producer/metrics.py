@@ -116,6 +116,11 @@ class ProducerMetrics:
             registry=registry,
         )
 
+    def show_queue(self, depth: int, memory_bytes: int) -> None:
+        """The queue's gauges, set at every change: /metrics never shows a depth the queue no longer has."""
+        self.queue_depth.set(depth)
+        self.queue_memory.set(memory_bytes)
+
     def priority_outcome(self, priority: str, outcome: str, amount: int = 1) -> None:
         self.by_priority.labels(SERVICE, priority, outcome).inc(amount)
 

@@ -103,7 +103,7 @@ async def change_consumers(request: Request) -> Response:
 async def clear_queue(request: Request) -> Response:
     runtime = _runtime(request)
     require_admin(request, runtime.config.admin_token)
-    return JSONResponse({"status": "cleared", "items_removed": runtime.pipeline.clear_queue()})
+    return JSONResponse({"status": "cleared", "items_removed": runtime.pipeline.dispatch.clear_queue()})
 
 
 async def produce(request: Request) -> Response:
@@ -126,7 +126,7 @@ async def produce(request: Request) -> Response:
     produced = rejected = 0
     retry_after_seconds = 0.0
     for start in range(0, count, PRODUCE_SLICE):
-        outcome = pipeline.admit_burst(min(PRODUCE_SLICE, count - start))
+        outcome = pipeline.intake.admit_burst(min(PRODUCE_SLICE, count - start))
         produced, rejected = produced + outcome.produced, rejected + outcome.rejected
         retry_after_seconds = max(retry_after_seconds, outcome.retry_after_seconds)
         await asyncio.sleep(0)

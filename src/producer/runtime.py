@@ -87,7 +87,7 @@ class ProducerRuntime:
         self.consumers.replace(listed)
         self.gate.reconfigure(self.pipeline.settings, self.consumers.count)
         self.pipeline.metrics.consumers.set(self.consumers.count)
-        self.pipeline.wake_listeners()
+        self.pipeline.live.wake_listeners()
 
     async def _sample_memory(self) -> None:
         while True:

@@ -39,7 +39,7 @@ def producer_status(
             "capacity": limit,
             "watermark_paused": pipeline.watermarks.paused if settings.mode is QueueMode.WATERMARKS else False,
             "codel_overloaded": pipeline.codel.overloaded if settings.mode is QueueMode.CODEL else False,
-            "wait_p99_seconds": _rounded(pipeline.served_waits.percentile(time.monotonic(), 0.99)),
+            "wait_p99_seconds": _rounded(pipeline.dispatch.served_waits.percentile(time.monotonic(), 0.99)),
             "memory_bytes": queue_memory,
             "memory_mb": _mb(queue_memory),
         },
@@ -65,11 +65,11 @@ def producer_status(
             "seconds_to_limit": None if seconds_to_limit is None else round(seconds_to_limit, 1),
         },
         "littles_law": _littles_law(pipeline),
-        "priorities": pipeline.priority_totals(),
+        "priorities": pipeline.measures.priorities.as_status(),
         "stats": {
             **pipeline.tallies.as_status(),
             "in_flight": pipeline.in_flight,
-            "in_delivery": pipeline.in_delivery,
+            "in_delivery": pipeline.dispatch.in_delivery,
             "rate_limit_tokens": round(pipeline.bucket.tokens, 2),
             "concurrency_limit": concurrency_limit,
         },
@@ -78,7 +78,7 @@ def producer_status(
 
 def _littles_law(pipeline: Pipeline) -> dict[str, float | None]:
     """L (mean depth), λ (admissions/s) and W (mean wait) over the last 30 s, and how far λW is from L."""
-    law = pipeline.littles_law.measure(time.monotonic())
+    law = pipeline.measures.littles_law.measure(time.monotonic())
     return {
         "depth": round(law.depth, 2),
         "arrival_rate": round(law.arrival_rate, 3),

@@ -8,10 +8,12 @@ exactly one of SENT, DROPPED, EXPIRED, EVICTED or CLEARED, or is still queued or
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from prometheus_client import Counter
 
+from backpressure_lab.producer.littles_law import LittlesLawMeter
 from backpressure_lab.producer.metrics import ProducerMetrics
 
 
@@ -76,3 +78,29 @@ def unaccounted(counts: dict[str, float], queued: int, in_delivery: int) -> floa
     """Admitted items that are neither at an ending nor still queued or in delivery: 0 unless an item was lost
     without being counted. `counts` are /status `stats` (or the Prometheus counters by the same names)."""
     return counts[Tally.PRODUCED] - sum(counts[ending] for ending in ENDINGS) - queued - in_delivery
+
+
+class PriorityTallies:
+    """Items by priority and what became of them (produced, rejected, expired): the loss-by-priority lesson."""
+
+    OUTCOMES = ("produced", "rejected", "expired")
+
+    def __init__(self, metrics: ProducerMetrics) -> None:
+        self._metrics = metrics
+        self._counts = {priority: dict.fromkeys(self.OUTCOMES, 0) for priority in ("high", "low")}
+
+    def add(self, priority: str, outcome: str, amount: int = 1) -> None:
+        self._counts[priority][outcome] += amount
+        self._metrics.priority_outcome(priority, outcome, amount)
+
+    def as_status(self) -> dict[str, dict[str, int]]:
+        return {priority: dict(outcomes) for priority, outcomes in self._counts.items()}
+
+
+@dataclass(frozen=True)
+class Measures:
+    """What the queue's two ends count into: the running tallies, the tallies by priority and Little's law."""
+
+    tallies: Tallies
+    priorities: PriorityTallies
+    littles_law: LittlesLawMeter

@@ -1,0 +1,135 @@
+"""Delivering one item to a consumer: its attempts, the retries with full-jitter backoff that honours the consumer's
+Retry-After, and the spans of each. The item is dropped, and counted, only when its retry budget is spent."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from dataclasses import dataclass
+
+import aiohttp
+from opentelemetry import trace
+from opentelemetry.trace import Span, Status, StatusCode
+
+from backpressure_lab.producer.consumers import ConsumerEndpoints
+from backpressure_lab.producer.items import WorkItem
+from backpressure_lab.producer.pipeline import Pipeline
+from backpressure_lab.producer.retry import backoff_seconds, is_retryable, parse_retry_after
+from backpressure_lab.producer.send_gate import SendGate
+from backpressure_lab.producer.tallies import Tally
+
+tracer = trace.get_tracer("backpressure_lab.producer")
+
+
+@dataclass(frozen=True)
+class Attempt:
+    status: int | None
+    code: str
+    retry_after: float | None
+
+
+class Delivery:
+    def __init__(
+        self, pipeline: Pipeline, session: aiohttp.ClientSession, consumers: ConsumerEndpoints, gate: SendGate
+    ) -> None:
+        self.pipeline = pipeline
+        self.gate = gate
+        self.session = session
+        self.consumers = consumers
+        self._random = random.Random()
+
+    async def deliver(self, item: WorkItem) -> None:
+        pipeline = self.pipeline
+        settings = pipeline.settings
+        waited = time.monotonic() - item.enqueued_at
+        pipeline.metrics.queue_wait.observe(waited)
+        dequeued_ns = time.time_ns()
+        with tracer.start_as_current_span("send_to_consumer", start_time=item.enqueued_at_ns) as span:
+            if span.is_recording():
+                tracer.start_span("queue_wait", start_time=item.enqueued_at_ns).end(end_time=dequeued_ns)
+                span.set_attributes(
+                    {
+                        "item.id": item.id,
+                        "queue.mode": settings.queue_mode,
+                        "queue.size": len(pipeline.queue),
+                        "queue.latency_seconds": waited,
+                    }
+                )
+            body = json.dumps(
+                {"id": item.id, "created_at": item.created_at, "payload": item.payload, "queue_latency_seconds": waited}
+            ).encode()
+            outcome = await self._attempts(body, span)
+            if span.is_recording():
+                span.set_attribute("send.outcome", outcome)
+                if outcome != "sent":
+                    span.set_status(Status(StatusCode.ERROR, f"item {outcome}"))
+
+    async def _attempts(self, body: bytes, span: Span) -> str:
+        pipeline = self.pipeline
+        attempt = 0
+        while True:
+            attempt += 1
+            # One span per attempt, parent of the HTTP client span: its number, the response and what came of it.
+            with tracer.start_as_current_span("send_attempt") as attempt_span:
+                result = await self._send_once(body)
+                outcome = self._attempt_outcome(result, attempt)
+                if attempt_span.is_recording():
+                    attempt_span.set_attributes(
+                        {"send.attempt": attempt, "send.response": result.code, "send.attempt.outcome": outcome}
+                    )
+            pipeline.metrics.responded(result.code)
+            if span.is_recording():
+                span.set_attribute("send.attempts", attempt)
+            if outcome == "sent":
+                pipeline.dispatch.delivered(Tally.SENT)
+                return "sent"
+            if outcome == "dropped":
+                pipeline.dispatch.delivered(Tally.DROPPED)
+                return "dropped"
+            pipeline.tallies.add(Tally.RETRIES)
+            delay = backoff_seconds(
+                attempt, pipeline.settings.retry_backoff_ms, self._random.random(), result.retry_after
+            )
+            await asyncio.sleep(delay)
+
+    def _attempt_outcome(self, result: Attempt, attempt: int) -> str:
+        """sent, retried (another attempt follows) or dropped (not retryable, or the retry budget is spent)."""
+        if result.status is not None and 200 <= result.status < 300:
+            return "sent"
+        retries_left = self.pipeline.settings.retry_budget - (attempt - 1)
+        return "retried" if is_retryable(result.status) and retries_left > 0 else "dropped"
+
+    async def _send_once(self, body: bytes) -> Attempt:
+        metrics = self.pipeline.metrics
+        timeout = aiohttp.ClientTimeout(total=self.pipeline.settings.send_timeout_ms / 1000.0)
+        await self.gate.acquire()
+        consumer = self.consumers.acquire()
+        self.pipeline.in_flight += 1
+        metrics.items_in_flight.inc()
+        started = time.monotonic()
+        code = "error"
+        try:
+            async with self.session.post(
+                consumer + "/process", data=body, headers={"Content-Type": "application/json"}, timeout=timeout
+            ) as response:
+                await response.read()
+                code = _code(response.status)
+                return Attempt(response.status, code, parse_retry_after(response.headers.get("Retry-After")))
+        except TimeoutError:
+            code = "timeout"
+            return Attempt(None, code, None)
+        except aiohttp.ClientError:
+            return Attempt(None, code, None)
+        finally:
+            finished = time.monotonic()
+            self.consumers.release(consumer)
+            metrics.send_duration.observe(finished - started)
+            self.pipeline.in_flight -= 1
+            metrics.items_in_flight.dec()
+            await self.gate.release(code, finished - started, finished)
+
+
+def _code(status: int) -> str:
+    return "2xx" if 200 <= status < 300 else str(status)
