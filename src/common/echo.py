@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import reprlib
 import sys
+from collections.abc import Iterable
 
 ECHO_LIMIT = 100
 """Characters of the input an error message repeats."""
@@ -51,3 +52,10 @@ def cut(message: str, limit: int) -> str:
     if len(message) <= limit:
         return message
     return f"{message[:limit]}... ({len(message) - limit:,} more characters)"
+
+
+def names(keys: Iterable[object], most: int = 8) -> str:
+    """Field names for an error message ("'a', 'b'"), each echoed, the first `most` of them in sorted order."""
+    shown = sorted(keys, key=str)
+    listed = ", ".join(echo(key) for key in shown[:most])
+    return listed + (f" and {len(shown) - most:,} more" if len(shown) > most else "")

@@ -8,6 +8,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from backpressure_lab.common.echo import names
 from backpressure_lab.common.http import ClientError, read_json_object, require_admin
 from backpressure_lab.common.settings import Bounds, SettingsError, as_dict, check_value, plain
 from backpressure_lab.consumer.processing import (
@@ -124,9 +125,7 @@ async def _factor(request: Request) -> float:
     body = await read_json_object(request, '{"factor": 5}', empty_means={})
     unknown = set(body) - {"factor"}
     if unknown:
-        raise ClientError(
-            400, f"unknown field(s) {', '.join(sorted(unknown))}; send only 'factor', e.g. {{\"factor\": 5}}"
-        )
+        raise ClientError(400, f"unknown field(s) {names(unknown)}; send only 'factor', e.g. {{\"factor\": 5}}")
     try:
         return float(check_value("factor", FACTOR, body.get("factor", 2)))
     except SettingsError as error:

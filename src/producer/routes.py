@@ -8,6 +8,7 @@ import math
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from backpressure_lab.common.echo import echo, names
 from backpressure_lab.common.http import ClientError, read_json_object, require_admin
 from backpressure_lab.common.settings import SettingsError, as_dict
 from backpressure_lab.producer.consumers import EXAMPLE, EndpointsError, parse_endpoints
@@ -111,10 +112,10 @@ async def produce(request: Request) -> Response:
     body = await read_json_object(request, '{"count": 1000}')
     unknown = set(body) - {"count"}
     if unknown:
-        raise ClientError(400, f"unknown field(s) {', '.join(sorted(unknown))}; /produce takes only 'count'")
+        raise ClientError(400, f"unknown field(s) {names(unknown)}; /produce takes only 'count'")
     count = body.get("count", 1)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_PRODUCE_COUNT:
-        raise ClientError(400, f"count must be an integer from 1 to {MAX_PRODUCE_COUNT} (got {count!r})")
+        raise ClientError(400, f"count must be an integer from 1 to {MAX_PRODUCE_COUNT} (got {echo(count)})")
     item_bytes = pipeline.settings.payload_bytes
     if count * item_bytes > MAX_PRODUCE_BYTES:
         raise ClientError(

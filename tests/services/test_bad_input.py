@@ -21,7 +21,7 @@ PRODUCER_CASES = [
     ("/produce", {"count": 0}, "count must be an integer from 1 to 100000"),
     ("/produce", {"count": 10**9}, "count must be an integer from 1 to 100000"),
     ("/produce", {"count": "ten"}, "count must be an integer from 1 to 100000"),
-    ("/produce", {"count": 5, "extra": 1}, "unknown field(s) extra"),
+    ("/produce", {"count": 5, "extra": 1}, "unknown field(s) 'extra'"),
     # 50,000 items of 64 KiB would be 3.2 GB in one request: bounded to the producer's 256 MiB.
     ("/produce", {"count": 50000}, "count 50000 x payload_bytes 65536 is more than one /produce may add (256 MiB)"),
 ]

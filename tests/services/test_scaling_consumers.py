@@ -88,7 +88,7 @@ def test_an_empty_list_sends_to_the_consumer_service_again(two_consumers: tuple[
     assert status == 200
     assert isinstance(body, dict)
     assert body["sending_to"] == [lab.consumer.url]
-    assert body["sender_concurrency_total"] == 1
+    assert body["sender_concurrency_total"] == 2  # the default sender_concurrency, for the one Service
 
 
 @pytest.mark.parametrize(
