@@ -79,9 +79,11 @@ image: ## Build the lab's image (one image for producer, consumer and operator),
 	@docker build -t backpressure-lab:$$(git ls-files -s Dockerfile pyproject.toml constraints.txt README.md src | sha256sum | cut -c1-12) .
 
 .PHONY: chart-files
-chart-files: install ## Regenerate the chart's generated files (dashboard JSON, values schema) from their sources
+chart-files: install ## Regenerate the generated files (dashboard JSON, values schema, validate.yaml, README settings tables)
 	@$(BIN)/python tools/dashboard.py > charts/backpressure-lab/dashboards/backpressure-lab.json
 	@$(BIN)/python tools/values_schema.py > charts/backpressure-lab/values.schema.json
+	@$(BIN)/python tools/validate_template.py > charts/backpressure-lab/templates/validate.yaml
+	@$(BIN)/python tools/settings_tables.py README.md
 
 ##@ Tests
 .PHONY: test

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, cast, overload
 
@@ -53,14 +53,35 @@ class Bounds:
         return " ".join(part for part in (kind, " and ".join(p for p in (low, high) if p)) if part)
 
 
+Comparison = Literal["<", "<="]
+
+
 @dataclass(frozen=True)
 class CrossFieldRule:
-    """A rule that involves two or more settings (a CEL rule in the CRD, a 400 over HTTP)."""
+    """A rule between two settings, declared once as `left op right`: the services' 400, the CRD's CEL rule and the
+    chart's `helm install` check (tools/validate_template.py) are all derived from it, each reading an omitted setting
+    as its default, so one side of a pair alone is judged as the services would judge it."""
 
-    fields: tuple[str, ...]
-    message: str
-    holds: Callable[[Any], bool]
-    cel: str
+    left: str
+    op: Comparison
+    right: str
+
+    @property
+    def fields(self) -> tuple[str, str]:
+        return (self.left, self.right)
+
+    @property
+    def message(self) -> str:
+        return f"{self.left} must be {self.op} {self.right}"
+
+    def holds(self, settings: object) -> bool:
+        left, right = getattr(settings, self.left), getattr(settings, self.right)
+        return bool(left < right if self.op == "<" else left <= right)
+
+    @property
+    def cel(self) -> str:
+        """The comparison in CEL over the custom resource's camelCase fields (both present)."""
+        return f"self.{camel(self.left)} {self.op} self.{camel(self.right)}"
 
 
 class SettingsError(ValueError):
@@ -112,6 +133,8 @@ def rules_of(settings_type: type[Any]) -> tuple[CrossFieldRule, ...]:
 # A number closer to 0 than this (but not 0) is refused: derived figures such as 1 / rate or a Retry-After would
 # overflow a float or print a hundred digits, and no lesson needs a setting that small.
 SMALLEST_MAGNITUDE = 1e-6
+
+
 def _boolean(raw: object) -> bool | None:
     if isinstance(raw, bool):
         return raw
@@ -258,7 +281,11 @@ def json_schema(
     schema: dict[str, Any] = {"type": "object", "properties": properties}
     rules = rules_of(settings_type)
     if camel_case and rules:
-        schema["x-kubernetes-validations"] = [{"rule": rule.cel, "message": rule.message} for rule in rules]
+        schema["x-kubernetes-validations"] = [
+            {"rule": f"!has(self.{camel(rule.left)}) || !has(self.{camel(rule.right)}) || {rule.cel}",
+             "message": rule.message}
+            for rule in rules
+        ]  # fmt: skip
     return schema
 
 

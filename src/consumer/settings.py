@@ -42,14 +42,4 @@ class ConsumerSettings:
         maximum=1024,
     )
 
-    RULES: ClassVar[tuple[CrossFieldRule, ...]] = (
-        CrossFieldRule(
-            fields=("processing_min_ms", "processing_max_ms"),
-            message="processing_min_ms must be <= processing_max_ms",
-            holds=lambda s: s.processing_min_ms <= s.processing_max_ms,
-            cel=(
-                "!has(self.processingMinMs) || !has(self.processingMaxMs) "
-                "|| self.processingMinMs <= self.processingMaxMs"
-            ),
-        ),
-    )
+    RULES: ClassVar[tuple[CrossFieldRule, ...]] = (CrossFieldRule("processing_min_ms", "<=", "processing_max_ms"),)

@@ -46,14 +46,7 @@ class AutoscaleSettings:
         maximum=3600,
     )
 
-    RULES: ClassVar[tuple[CrossFieldRule, ...]] = (
-        CrossFieldRule(
-            fields=("min_replicas", "max_replicas"),
-            message="min_replicas must be <= max_replicas",
-            holds=lambda s: s.min_replicas <= s.max_replicas,
-            cel="!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas",
-        ),
-    )
+    RULES: ClassVar[tuple[CrossFieldRule, ...]] = (CrossFieldRule("min_replicas", "<=", "max_replicas"),)
 
     @property
     def scaling_metric(self) -> ScalingMetric:

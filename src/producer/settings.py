@@ -127,18 +127,8 @@ class ProducerSettings:
     )
 
     RULES: ClassVar[tuple[CrossFieldRule, ...]] = (
-        CrossFieldRule(
-            fields=("low_watermark", "high_watermark"),
-            message="low_watermark must be < high_watermark",
-            holds=lambda s: s.low_watermark < s.high_watermark,
-            cel="!has(self.lowWatermark) || !has(self.highWatermark) || self.lowWatermark < self.highWatermark",
-        ),
-        CrossFieldRule(
-            fields=("codel_target_ms", "codel_interval_ms"),
-            message="codel_target_ms must be < codel_interval_ms",
-            holds=lambda s: s.codel_target_ms < s.codel_interval_ms,
-            cel=("!has(self.codelTargetMs) || !has(self.codelIntervalMs) || self.codelTargetMs < self.codelIntervalMs"),
-        ),
+        CrossFieldRule("low_watermark", "<", "high_watermark"),
+        CrossFieldRule("codel_target_ms", "<", "codel_interval_ms"),
     )
 
     @property

@@ -44,6 +44,16 @@ def test_every_rule_of_the_declaration_is_checked_by_the_chart() -> None:
     assert declared == chart_rules, "add the new rule to templates/validate.yaml and to CASES"
 
 
+@pytest.mark.parametrize(
+    ("name", "value"), [("lowWatermark", "90"), ("codelTargetMs", "1500"), ("processingMinMs", "300")]
+)
+def test_one_side_of_a_pair_alone_is_judged_against_the_others_default(helm: Helm, name: str, value: str) -> None:
+    section = "consumer" if name == "processingMinMs" else "producer"
+    with pytest.raises(HelmError) as refused:
+        helm.template(sets={f"config.spec.{section}.{name}": value})
+    assert "an omitted one is its default" in refused.value.stderr
+
+
 def test_valid_pairs_render(helm: Helm) -> None:
     sets = {"config.spec.producer.lowWatermark": "10", "config.spec.producer.highWatermark": "11"}
     assert helm.template(sets=sets)

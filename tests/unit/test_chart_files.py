@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 from tools.dashboard import all_queries, dashboard
+from tools.settings_tables import tables_in
+from tools.validate_template import template
 from tools.values_schema import values_schema
 
 CHART = Path(__file__).resolve().parents[2] / "charts" / "backpressure-lab"
@@ -19,6 +21,16 @@ def test_dashboard_json_is_generated() -> None:
 def test_values_schema_is_generated() -> None:
     committed = json.loads((CHART / "values.schema.json").read_text())
     assert committed == values_schema(), "run `make chart-files` and commit the result"
+
+
+def test_validate_template_is_generated() -> None:
+    committed = (CHART / "templates" / "validate.yaml").read_text()
+    assert committed == template(), "run `make chart-files` and commit the result"
+
+
+def test_readme_settings_tables_are_generated() -> None:
+    readme = (CHART.parents[1] / "README.md").read_text()
+    assert readme == tables_in(readme), "run `make chart-files` and commit the result"
 
 
 def test_dashboard_has_the_original_panels_and_the_new_ones() -> None:
