@@ -6,7 +6,6 @@ fails when the committed README differs.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 import sys
 from pathlib import Path
@@ -14,23 +13,23 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from backpressure_lab.common.settings import declared, plain, rules_of
+from backpressure_lab.common.settings import SettingValue, as_dict, declared, plain, rules_of
 from backpressure_lab.consumer.settings import ConsumerSettings
 from backpressure_lab.producer.settings import ProducerSettings
 
 TABLES: dict[str, type[Any]] = {"producer": ProducerSettings, "consumer": ConsumerSettings}
 
 
-def _shown(value: object) -> str:
+def _shown(value: SettingValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return f"`{value}`"
-    return str(plain(value))  # type: ignore[arg-type]
+    return str(plain(value))
 
 
 def table(settings_type: type[Any]) -> str:
-    defaults = {f.name: f.default for f in dataclasses.fields(settings_type)}
+    defaults = as_dict(settings_type())
     rules = {name: rule.message for rule in rules_of(settings_type) for name in rule.fields}
     rows = ["| Setting | Default | Allowed | What it does |", "| --- | --- | --- | --- |"]
     for name, bounds in declared(settings_type).items():
