@@ -230,6 +230,7 @@ def test_no_pod_but_the_operators_mounts_a_service_account_token(defaults: list[
     for component in ("producer", "consumer", "jaeger"):
         pod = one(defaults, "Deployment", name(component))["spec"]["template"]["spec"]
         assert pod["automountServiceAccountToken"] is False, component
+    assert one(defaults, "Pod", name("test-services"))["spec"]["automountServiceAccountToken"] is False
     jaeger = one(defaults, "Deployment", name("jaeger"))["spec"]["template"]["spec"]
     (tmp,) = [volume for volume in jaeger["volumes"] if volume["name"] == "tmp"]
     assert tmp["emptyDir"]["sizeLimit"] == "16Mi"
@@ -326,3 +327,23 @@ def test_schema_rejects_with_a_message_naming_the_field(helm: Helm, sets: dict[s
     assert "values don't meet the specifications of the schema" in message
     assert field in message, message
     assert why in message, message
+
+
+def test_notes_say_which_integrations_were_wired_and_why(helm: Helm) -> None:
+    """Without monitoring.coreos.com/v1 (a client-side dry run knows only the built-in APIs): nothing of it in the
+    manifest, and NOTES say so and what to do; the dashboard ConfigMap is there either way."""
+    out = helm.run("install", RELEASE, str(CHART), f"--namespace={NAMESPACE}", "--dry-run=client")
+    manifest, notes = out.split("\nNOTES:\n")
+    assert "kind: ServiceMonitor" not in manifest
+    assert "kind: PrometheusRule" not in manifest
+    for line in (
+        "ServiceMonitors  not wired: serviceMonitor.enabled=auto, and the cluster does not serve "
+        "monitoring.coreos.com/v1 (install kube-prometheus-stack, then helm upgrade)",
+        f"Dashboard        ConfigMap {name('dashboards')} (label grafana_dashboard=1, for Grafana's sidecar)",
+        f"kubectl -n {NAMESPACE} apply --server-side -f examples/02-slow-consumer.yaml",
+        f"kubectl -n {NAMESPACE} wait --for=condition=Ready bpc/{CONFIG}",
+    ):
+        assert line in notes, notes
+    off = helm.run("install", RELEASE, str(CHART), f"--namespace={NAMESPACE}", "--dry-run=client",
+                   "--set=prometheusRule.enabled=false")  # fmt: skip
+    assert "PrometheusRule   not wired: prometheusRule.enabled=false\n" in off
