@@ -50,15 +50,14 @@ def _cel_literal(value: float, kind: str) -> str:
 
 def cel_with_defaults(settings_type: type[Any], rule: CrossFieldRule) -> str:
     """The rule's comparison with each omitted field read as its declared default, so a spec that sets only one
-    side of a pair (`lowWatermark: 90`) is refused at `kubectl apply` as the services would refuse it. The
-    comparison is the last clause of the declaration's `cel`; the `!has(...)` guards before it are dropped."""
-    comparison = rule.cel.split("||")[-1].strip()
+    side of a pair (`lowWatermark: 90`) is refused at `kubectl apply` as the services would refuse it."""
     defaults, bounds = settings_type(), declared(settings_type)
-    for name in rule.fields:
+
+    def side(name: str) -> str:
         field = f"self.{camel(name)}"
-        folded = f"(has({field}) ? {field} : {_cel_literal(getattr(defaults, name), bounds[name].kind)})"
-        comparison = re.sub(rf"{re.escape(field)}\b", folded, comparison)
-    return comparison
+        return f"(has({field}) ? {field} : {_cel_literal(getattr(defaults, name), bounds[name].kind)})"
+
+    return f"{side(rule.left)} {rule.op} {side(rule.right)}"
 
 
 def _validations(settings_type: type[Any]) -> list[dict[str, str]]:
