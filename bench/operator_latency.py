@@ -41,7 +41,7 @@ from tests.operator.harness import (
     install_operator_rbac,
     wait_for,
 )
-from tests.services.lab import free_port
+from tests.ports import free_port
 
 MIB = 1024 * 1024
 NAMESPACE = "bench"

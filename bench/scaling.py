@@ -17,7 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe
-from tests.services.lab import Service, call, free_port, metric_value, running_lab, start_service, stop
+from tests.ports import free_port
+from tests.services.lab import Service, call, metric_value, running_lab, start_service, stop
 
 
 def responses(producer: Service, code: str) -> float:

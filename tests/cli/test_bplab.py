@@ -13,7 +13,8 @@ import pytest
 from backpressure_lab.common.settings import as_dict
 from backpressure_lab.consumer.settings import ConsumerSettings
 from backpressure_lab.producer.settings import ProducerSettings
-from tests.services.lab import REPO, Lab, call, free_port, running_lab, wait_until
+from tests.ports import free_port, free_ports
+from tests.services.lab import REPO, Lab, call, running_lab, wait_until
 from tests.tiers import require_tool
 
 pytestmark = pytest.mark.services
@@ -125,7 +126,8 @@ def test_watch_renders_in_a_real_terminal(lab: Lab) -> None:
 
 def test_make_local_starts_and_ctrl_c_stops_it_without_an_error_line(tmp_path: Path) -> None:
     tmux = require_tool("tmux", "apt-get install tmux")
-    socket_name, producer_port, consumer_port = f"local-{free_port()}", free_port(), free_port()
+    tmux_port, producer_port, consumer_port = free_ports(3)
+    socket_name = f"local-{tmux_port}"
     command = f"cd {REPO} && PRODUCER_PORT={producer_port} CONSUMER_PORT={consumer_port} make local; echo EXITED"
     tmux_at = [tmux, "-L", socket_name]
     subprocess.run([*tmux_at, "new-session", "-d", "-s", "local", "-x", "160", "-y", "40"], check=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -240,12 +239,6 @@ def wait_http(url: str, timeout: float = 60.0) -> float:
             last = exc
         time.sleep(0.1)
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s (last error: {last})")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # ------------------------------------------------------------------------------------------------------------ the lab

@@ -22,6 +22,7 @@ import pytest
 
 from tests.containers import lab
 from tests.containers.conftest import FIGURES
+from tests.ports import free_ports
 from tests.tiers import require, unavailable
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(600)]
@@ -122,7 +123,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def test_producer_in_a_memory_cgroup_is_killed_by_the_kernel(memory_cgroup: MemoryCgroup, tmp_path: Path) -> None:
-    consumer_port, producer_port = lab.free_port(), lab.free_port()
+    consumer_port, producer_port = free_ports(2)
     env = {key: value for key, value in os.environ.items() if not key.startswith(("OTEL_", "BPLAB_"))} | {
         "BPLAB_HOST": "127.0.0.1",
         "BPLAB_CONSUMER_URL": f"http://127.0.0.1:{consumer_port}",

@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kubernetes import client as k8s_client
 
+from tests.ports import free_port, free_ports
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VERSIONS_FILE = REPO_ROOT / "versions.env"
 LOOPBACK = "127.0.0.1"
@@ -134,14 +136,6 @@ def find_binaries(versions: dict[str, str] | None = None) -> Binaries:
 
 
 # --- Ports and certificates ---------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port free on loopback right now (the kernel's pick; a start retries if someone takes it first)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def port_is_listening(port: int) -> bool:
@@ -531,7 +525,7 @@ class ControlPlane:
 
     def _start_etcd(self) -> None:
         def make() -> ManagedProcess:
-            self.etcd_port, peer = free_port(), free_port()
+            self.etcd_port, peer = free_ports(2)
             data = self.workdir / "etcd-data"
             shutil.rmtree(data, ignore_errors=True)
             client_url, peer_url = f"http://{LOOPBACK}:{self.etcd_port}", f"http://{LOOPBACK}:{peer}"

@@ -27,7 +27,7 @@ from tests.operator.harness import (
     install_operator_rbac,
     wait_for,
 )
-from tests.services.lab import free_port
+from tests.ports import free_port
 from tests.tiers import unavailable
 
 CRD_NAME = "backpressureconfigs.lab.backpressure.dev"

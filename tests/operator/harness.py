@@ -26,7 +26,8 @@ from typing import Any, cast
 import yaml
 from kubernetes import client
 
-from tests.controlplane.cluster import ControlPlane, ManagedProcess, cache_root, free_port, read_versions
+from tests.controlplane.cluster import ControlPlane, ManagedProcess, cache_root, read_versions
+from tests.ports import free_port
 from tests.services.lab import Service, start_service, stop
 
 REPO = Path(__file__).resolve().parents[2]

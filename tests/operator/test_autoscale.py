@@ -18,7 +18,8 @@ from tests.operator.harness import (
     helm_template,
     wait_for,
 )
-from tests.services.lab import call, free_port
+from tests.ports import free_port
+from tests.services.lab import call
 
 pytestmark = pytest.mark.controlplane
 

@@ -28,10 +28,12 @@ from tests.operator.harness import (
     OperatorLab,
     bpc,
     helm_template,
+    moment,
     wait_for,
 )
 from tests.operator.test_autoscale import AUTOSCALE, OVERLOAD
-from tests.services.lab import free_port, start_service, stop
+from tests.ports import free_port
+from tests.services.lab import start_service, stop
 
 pytestmark = pytest.mark.controlplane
 
@@ -184,3 +186,53 @@ def test_a_scaled_event_is_posted_only_once_the_status_shows_the_new_replicas(ch
         target = int(re.search(r" -> (\d+):", message)[1])  # type: ignore[index]
         shown = (status.get("autoscale") or {}).get("replicas")
         assert shown == target, f"event {message!r} seen while status.autoscale.replicas was {shown}"
+
+
+def test_a_became_ready_event_is_posted_only_once_the_status_shows_the_pod_current(
+    chart_drift_lab: OperatorLab,
+) -> None:
+    """The pod watch pushes at once; its Applied event waits for the status to show the pod Current."""
+    lab = chart_drift_lab
+    assert lab.kubectl_apply(bpc("lab", {"producer": {"productionRate": 40}})).returncode == 0
+    wait_for(lambda: lab.applied("lab"), 15, "applied")
+    producer = lab.pod("producer")
+    producer.stop_process()
+    producer.restarts += 1
+    producer.set_status(ready=False)
+    lab.operator.wait_for_round("drift-check", started_after=moment())
+    assert {p["name"]: p["phase"] for p in lab.config("lab")["status"]["pods"]}[producer.name] == "NotReady"
+
+    seen: list[dict[str, Any]] = []
+    done = threading.Event()
+
+    def read_status_on_the_became_ready_event() -> None:
+        version = ""
+        while not done.is_set():
+            events = watch.Watch()  # type: ignore[no-untyped-call]
+            try:
+                for item in events.stream(  # type: ignore[no-untyped-call]
+                    lab.core.list_namespaced_event,
+                    lab.namespace,
+                    timeout_seconds=5,
+                    resource_version=version,
+                    field_selector="involvedObject.name=lab",
+                ):
+                    event = item["object"]
+                    version = event.metadata.resource_version
+                    if event.reason == "Applied" and "became ready" in str(event.message):
+                        seen.append(dict(lab.config("lab").get("status") or {}))
+            except (ApiException, urllib3.exceptions.HTTPError):
+                version = ""
+
+    watcher = threading.Thread(target=read_status_on_the_became_ready_event, daemon=True)
+    watcher.start()
+    try:
+        producer.start_process()
+        producer.set_status(ready=True)
+        wait_for(lambda: producer.config()["production_rate"] == 40, 10, "settings pushed on readiness")
+        wait_for(lambda: seen, 20, "the became-ready Applied event")
+    finally:
+        done.set()
+        watcher.join(15)
+    record = {p["name"]: p for p in seen[0]["pods"]}[producer.name]
+    assert (record["phase"], record.get("generation")) == ("Current", 1), f"event seen while the status said {record}"

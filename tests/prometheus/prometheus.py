@@ -27,7 +27,8 @@ from typing import Any
 
 import yaml
 
-from tests.controlplane.cluster import ManagedProcess, free_port, wait_until
+from tests.controlplane.cluster import ManagedProcess, wait_until
+from tests.ports import free_port
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 SCRAPE_INTERVAL = "1s"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,14 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.ports import free_port, free_ports
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)
@@ -147,7 +141,7 @@ class Lab:
 def running_lab(
     log_dir: Path, producer_env: dict[str, str] | None = None, consumer_env: dict[str, str] | None = None
 ) -> Iterator[Lab]:
-    consumer_port, producer_port = free_port(), free_port()
+    consumer_port, producer_port = free_ports(2)
     consumer = start_service("consumer", consumer_port, log_dir, consumer_env)
     try:
         producer = start_service(

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.services.lab import Lab, call, free_port, running_lab, start_service, stop
+from tests.ports import free_port
+from tests.services.lab import Lab, call, running_lab, start_service, stop
 
 pytestmark = pytest.mark.services
 

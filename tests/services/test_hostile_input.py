@@ -29,7 +29,8 @@ from backpressure_lab.consumer.settings import ConsumerSettings
 from backpressure_lab.consumer.work_item import ITEM_BODY_LIMIT
 from backpressure_lab.producer import app as producer_app
 from backpressure_lab.producer.settings import ProducerSettings
-from tests.services.lab import Lab, Reply, Service, call, free_port, running_lab, start_service, stop
+from tests.ports import free_port
+from tests.services.lab import Lab, Reply, Service, call, running_lab, start_service, stop
 
 pytestmark = pytest.mark.services
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.ports import free_port
 from tests.services.lab import (
     Lab,
     call,
-    free_port,
     metric_value,
     running_lab,
     settings_env,

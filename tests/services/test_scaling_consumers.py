@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.services.lab import Lab, Service, call, free_port, metric_value, running_lab, start_service, stop
+from tests.ports import free_port
+from tests.services.lab import Lab, Service, call, metric_value, running_lab, start_service, stop
 
 pytestmark = pytest.mark.services
 

@@ -13,11 +13,11 @@ import pytest
 
 from backpressure_lab.common.service import STOP_GRACE_SECONDS
 from backpressure_lab.producer.runtime import SEND_GRACE_SECONDS
+from tests.ports import free_port
 from tests.services.lab import (
     Reply,
     Service,
     call,
-    free_port,
     running_lab,
     settings_env,
     start_service,

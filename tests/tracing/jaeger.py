@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from tests.controlplane.cluster import cache_root, read_versions
-from tests.services.lab import free_port
+from tests.ports import free_ports
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "backpressure-lab"
@@ -91,7 +91,7 @@ class Ports:
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(free_port(), free_port(), free_port(), free_port(), free_port())
+        return cls(*free_ports(5))
 
 
 def endpoints(config: Mapping[str, Any]) -> dict[str, str]:

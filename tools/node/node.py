@@ -40,6 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from tests import ports  # noqa: E402
 from tests.controlplane import cluster  # noqa: E402
 from tests.controlplane.cluster import LeafCert, ManagedProcess, Pki, wait_until, write_kubeconfig  # noqa: E402
 
@@ -372,7 +373,7 @@ class Node:
         self.mark("images_imported")
 
         # etcd
-        etcd_port, peer = cluster.free_port(), cluster.free_port()
+        etcd_port, peer = ports.free_ports(2)
         data = STATE / "etcd-data"
         shutil.rmtree(data, ignore_errors=True)
         curl, purl = f"http://127.0.0.1:{etcd_port}", f"http://127.0.0.1:{peer}"
@@ -428,7 +429,7 @@ class Node:
         self.start("kube-controller-manager", [
             str(bins.kube_controller_manager), f"--kubeconfig={cm_kc}",
             f"--authentication-kubeconfig={cm_kc}", f"--authorization-kubeconfig={cm_kc}",
-            "--bind-address=127.0.0.1", f"--secure-port={cluster.free_port()}",
+            "--bind-address=127.0.0.1", f"--secure-port={ports.free_port()}",
             f"--cert-dir={STATE / 'controller-manager-certs'}", "--leader-elect=false",
             "--use-service-account-credentials=true",
             f"--service-account-private-key-file={p / 'sa.key'}", f"--root-ca-file={p / 'ca.crt'}",
@@ -440,7 +441,7 @@ class Node:
         self.start("kube-scheduler", [
             k8s_bin("kube-scheduler"), f"--kubeconfig={sched_kc}",
             f"--authentication-kubeconfig={sched_kc}", f"--authorization-kubeconfig={sched_kc}",
-            "--bind-address=127.0.0.1", f"--secure-port={cluster.free_port()}", "--leader-elect=false",
+            "--bind-address=127.0.0.1", f"--secure-port={ports.free_port()}", "--leader-elect=false",
             "--profiling=false", "--v=1",
         ])  # fmt: skip
 
