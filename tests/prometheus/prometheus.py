@@ -1,9 +1,10 @@
 """A real Prometheus (Debian's /usr/bin/prometheus) on loopback, its HTTP API, and the stand-ins it scrapes.
 
 - `Prometheus`: the binary started with a temp config, TSDB dir and free port; instant and range queries, alerts.
-- `KubeStateMetrics`: kube-state-metrics' two container-status series, in its own exposition format, derived from
-  Pod objects the way kube-state-metrics derives them. kube-state-metrics itself is not on the Go module proxy
-  this project may use (k8s.io/kube-state-metrics/v2 answers 403), so it cannot be built here (docs/chart.md).
+- `KubeStateMetricsStandIn`: a stand-in, not kube-state-metrics: its two container-status series, in its exposition
+  format, derived from Pod objects the way kube-state-metrics derives them. When this tier was written the Go module
+  proxy refused k8s.io/kube-state-metrics/v2; it now serves v2.19.1, and issue L replaces this stand-in with the real
+  exporter on the real node (docs/chart.md).
 - `MemoryCgroup`: a memory cgroup (v1 or v2) with a limit, so the producer reads a real limit on loopback.
 """
 
@@ -185,7 +186,7 @@ def oom_killed(pod: dict[str, Any]) -> None:
     status["lastState"] = {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}
 
 
-class KubeStateMetrics:
+class KubeStateMetricsStandIn:
     """Serves `kube_state_metrics_text(pods)` on loopback; `pods` may be changed while it runs."""
 
     def __init__(self, pods: list[dict[str, Any]]) -> None:
@@ -213,7 +214,7 @@ class KubeStateMetrics:
     def address(self) -> str:
         return f"127.0.0.1:{self.server.server_address[1]}"
 
-    def __enter__(self) -> KubeStateMetrics:
+    def __enter__(self) -> KubeStateMetricsStandIn:
         self.thread.start()
         return self
 

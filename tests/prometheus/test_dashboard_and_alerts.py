@@ -30,7 +30,7 @@ import pytest
 
 from tests.prometheus.conftest import NAMESPACE
 from tests.prometheus.prometheus import (
-    KubeStateMetrics,
+    KubeStateMetricsStandIn,
     MemoryCgroup,
     Prometheus,
     PrometheusError,
@@ -130,7 +130,7 @@ def scenario(
     with (
         limited as cgroup,
         running_lab(workdir, producer_env=settings, consumer_env=settings) as lab,
-        KubeStateMetrics(pods) as ksm,
+        KubeStateMetricsStandIn(pods) as ksm,
     ):
         if cgroup is not None:
             limit_producer_memory(cgroup, lab.producer.process.pid)
@@ -155,7 +155,9 @@ def scenario(
             prometheus.stop()
 
 
-def drive(run: Scenario, lab: Lab, ksm: KubeStateMetrics, producer_pod: dict[str, Any], rules: dict[str, Any]) -> None:
+def drive(
+    run: Scenario, lab: Lab, ksm: KubeStateMetricsStandIn, producer_pod: dict[str, Any], rules: dict[str, Any]
+) -> None:
     prometheus = run.prometheus
     # Every target scraped once (up == 1 for each): the producer, the consumer and kube-state-metrics.
     assert wait_for_data(prometheus, "count(up == 1) == 3"), prometheus.api("targets")
