@@ -109,9 +109,7 @@ async def tick(state: OperatorState, namespace: str | None, configs: ConfigIndex
         memory.last_scale_time = timestamp()
         message = f"{deployment} {replicas} -> {decision.replicas}: {decision.reason}"
         logger.info(f"scaled {message}")
-        # Posted by the drift check after it has written status.autoscale: an event must not announce replicas that
-        # `kubectl get bpc` does not show yet.
-        memory.events.append(Event("Normal", "Scaled", message))
+        state.announce(namespace, Event("Normal", "Scaled", message))
     memory.status = autoscale_status(policy, decision, len(endpoints), memory.last_scale_time)
 
 

@@ -88,8 +88,6 @@ async def check_owner(
     report.events.extend(oom_events)
     scaling = state.autoscaling.get(str(namespace))
     report.status["autoscale"] = scaling.status if scaling is not None else None
-    scaled = list(scaling.events) if scaling is not None else []
-    report.events.extend(scaled)
     taking_over = is_true(claim.status, CONFLICT)
     # The change handlers own a generation until they have recorded it; an invalid spec changes nothing.
     settled = claim.status.get("observedGeneration") == claim.generation and not is_true(claim.status, INVALID)
@@ -109,9 +107,11 @@ async def check_owner(
         report.events.extend(converged.events)
         if taking_over:
             report.status["observedGeneration"] = claim.generation
+    pending = state.announcements.setdefault(str(namespace), [])
+    announced = len(pending)
+    report.events.extend(pending[:announced])
     await _write(state, namespace, claim, report)
-    if scaling is not None:
-        del scaling.events[: len(scaled)]  # posted; a failed write keeps them for the next round
+    del pending[:announced]  # posted after the status that shows them; a failed write keeps them for the next round
 
 
 async def _write(state: OperatorState, namespace: str | None, claim: ConfigClaim, report: Report) -> None:

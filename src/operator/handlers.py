@@ -295,9 +295,8 @@ async def pod_became_ready(
                 return
             outcome = await apply_to_pod(state.pods_http, pod, desired.wire(pod.component), state.config.admin_token)
     if outcome.pushed and outcome.phase == CURRENT:
-        post_events(
-            first.reference, Report(events=[Event("Normal", "Applied", f"{pod.name} became ready: {outcome.message}")])
-        )
+        # Posted by the next drift check, after it has recorded the pod as Current in status.pods.
+        state.announce(namespace, Event("Normal", "Applied", f"{pod.name} became ready: {outcome.message}"))
     elif outcome.phase == FAILED:
         # The drift check retries and reports it in status; the pod may still be warming up.
         logger.warning(f"{pod.name} became ready but: {outcome.message}")

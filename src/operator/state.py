@@ -36,8 +36,6 @@ class AutoscaleMemory:
     last_scale_time: str | None = None
     status: dict[str, Any] | None = None
     """status.autoscale as the drift check should write it (None: autoscale is off)."""
-    events: list[Event] = field(default_factory=list)
-    """Scaled events the drift check posts once it has written the status they announce."""
 
 
 @dataclass
@@ -90,6 +88,12 @@ class OperatorState:
     """Loop name -> its task and heartbeat (drift-check, autoscaler), once the first resource handler started them."""
     autoscaling: dict[str, AutoscaleMemory] = field(default_factory=dict)
     """Namespace -> the autoscaler's samples and its last decision."""
+    announcements: dict[str, list[Event]] = field(default_factory=dict)
+    """Namespace -> events about what the autoscaler or the pod watch did, which the drift check posts right after
+    the status write that shows it (an event must not announce what `kubectl get` does not show yet)."""
+
+    def announce(self, namespace: str | None, event: Event) -> None:
+        self.announcements.setdefault(str(namespace), []).append(event)
 
     def loop_views(self) -> list[LoopView]:
         return [heartbeat.view(name) for name, heartbeat in self.loops.items()]
