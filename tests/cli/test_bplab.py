@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -108,11 +107,16 @@ def test_watch_renders_in_a_real_terminal(lab: Lab) -> None:
         f"--producer {lab.producer.url} --consumer {lab.consumer.url} watch --interval 0.25 --duration 30"
     )
     subprocess.run([tmux, "new-session", "-d", "-s", session, "-x", "100", "-y", "20", command], check=True)
-    try:
-        time.sleep(6)
-        screen = subprocess.run(
+
+    def capture() -> str:
+        return subprocess.run(
             [tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True, check=True
         ).stdout
+
+    try:
+        # What the view shows once it has a few seconds of history: a sparkline and a measured processed rate.
+        wait_until(lambda: bool(re.search(r"processed [1-9]\d*\.\d", capture())), timeout=30)
+        screen = capture()
     finally:
         subprocess.run([tmux, "kill-session", "-t", session], check=False)
     assert "backpressure-lab" in screen
