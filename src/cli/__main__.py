@@ -16,6 +16,7 @@ from backpressure_lab.cli.checks import Apply, apply_over_http, apply_with_kubec
 from backpressure_lab.cli.client import LabClient, LabError
 from backpressure_lab.cli.cluster import Cluster
 from backpressure_lab.cli.exercises import EXERCISES, Exercise, exercise
+from backpressure_lab.cli.hints import forget, next_hint
 from backpressure_lab.cli.views import History, status_view, take_snapshot, watch_view
 
 STATUS_RATE_SECONDS = 1.0
@@ -47,6 +48,12 @@ def parser() -> argparse.ArgumentParser:
         help="exercise numbers (" + ", ".join(str(e.number) for e in EXERCISES) + "), run in the order given, or all",
     )
     commands.add_parser("reset", help="back to the baseline: every default, one consumer, an empty queue")
+    hint = commands.add_parser("hint", help="a hint for an exercise; again for the next one")
+    hint.add_argument("exercise", help="an exercise number")
+    solve = commands.add_parser(
+        "solve", help="apply exactly what an exercise needs, check it, and leave it applied (bplab reset undoes it)"
+    )
+    solve.add_argument("exercise", help="an exercise number")
     return root
 
 
@@ -68,25 +75,34 @@ def main(argv: list[str] | None = None) -> int:
             cluster.check_context()
             # The checks clear the producer's queue over /admin/*, which the chart protects with its token.
             client = dataclasses.replace(client, token=args.token or cluster.admin_token())
-        if args.command == "status":
-            oom, restarts, config_status = cluster_facts(cluster)
-            # Two looks a second apart: rates need an interval, and one snapshot would show every rate as 0.
-            first = take_snapshot(client, oom, restarts)
-            time.sleep(STATUS_RATE_SECONDS)
-            console.print(status_view([first, take_snapshot(client, oom, restarts)], config_status, target))
-            return 0
-        if args.command == "watch":
-            return watch(client, cluster, target, args.interval, args.duration)
-        if args.command == "reset":
-            reset(client, _applier(client, cluster), None if cluster is None else cluster.scale_consumers)
-            console.print("the lab is at the baseline (exercise 1's settings), with an empty queue")
-            return 0
-        return check(client, cluster, console, args.exercise)
+        return run(args, client, cluster, console, target)
     except LabError as error:
         print(f"bplab: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def run(args: argparse.Namespace, client: LabClient, cluster: Cluster | None, console: Console, target: str) -> int:
+    """The command's work; 0 when it did what was asked, 1 when a check failed."""
+    if args.command == "status":
+        oom, restarts, config_status = cluster_facts(cluster)
+        # Two looks a second apart: rates need an interval, and one snapshot would show every rate as 0.
+        first = take_snapshot(client, oom, restarts)
+        time.sleep(STATUS_RATE_SECONDS)
+        console.print(status_view([first, take_snapshot(client, oom, restarts)], config_status, target))
+    elif args.command == "watch":
+        watch(client, cluster, target, args.interval, args.duration)
+    elif args.command == "hint":
+        print(next_hint(chosen_exercises([args.exercise])[0]))
+    elif args.command == "reset":
+        reset(client, _applier(client, cluster), None if cluster is None else cluster.scale_consumers)
+        console.print("the lab is at the baseline (exercise 1's settings), with an empty queue")
+    elif args.command == "solve":
+        return solve(client, cluster, console, args.exercise)
+    else:
+        return check(client, cluster, console, args.exercise)
+    return 0
 
 
 def watch(client: LabClient, cluster: Cluster | None, target: str, interval: float, duration: float | None) -> int:
@@ -142,6 +158,20 @@ def check(client: LabClient, cluster: Cluster | None, console: Console, which: l
         failures += not verdict.passed
         console.print(("[green]PASS[/green] " if verdict.passed else "[red]FAIL[/red] ") + verdict.figures)
     return 1 if failures else 0
+
+
+def solve(client: LabClient, cluster: Cluster | None, console: Console, which: str) -> int:
+    item = chosen_exercises([which])[0]
+    if cluster is None and item.needs_cluster:
+        raise LabError(f"exercise {item.number} scales pods: solve it in the cluster (`bplab --cluster solve {which}`)")
+    console.print(f"[bold]{item.title}[/bold]: {item.summary}")
+    scale = None if cluster is None else cluster.scale_consumers
+    verdict = run_checks(client, [item], _applier(client, cluster), scale, leave_applied=True)
+    _, seen = next(verdict)
+    forget(item)
+    console.print(("[green]PASS[/green] " if seen.passed else "[red]FAIL[/red] ") + seen.figures)
+    console.print(f"The lab now runs exercise {item.number}'s settings; `bplab reset` returns it to the baseline.")
+    return 0 if seen.passed else 1
 
 
 def _applier(client: LabClient, cluster: Cluster | None) -> Apply:

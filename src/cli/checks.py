@@ -60,10 +60,16 @@ def reset(client: LabClient, apply: Apply, scale_consumers: Callable[[int], None
 
 
 def run_checks(
-    client: LabClient, exercises: Sequence[Exercise], apply: Apply, scale_consumers: Callable[[int], None] | None = None
+    client: LabClient,
+    exercises: Sequence[Exercise],
+    apply: Apply,
+    scale_consumers: Callable[[int], None] | None = None,
+    *,
+    leave_applied: bool = False,
 ) -> Iterator[tuple[Exercise, Verdict]]:
     """Each exercise from the baseline: apply it (over HTTP in local mode, `kubectl apply` in the cluster), let it
-    settle, observe, judge; the baseline again after each one, also when a check fails on the way."""
+    settle, observe, judge; the baseline again after each one, also when a check fails on the way, unless
+    `leave_applied` (`bplab solve`: the learner looks at the solved exercise)."""
     reset(client, apply, scale_consumers)
     for exercise in exercises:
         try:
@@ -75,7 +81,8 @@ def run_checks(
             assert exercise.check is not None
             verdict = exercise.check(samples, exercise)
         finally:
-            reset(client, apply, scale_consumers if exercise.autoscale is not None else None)
+            if not leave_applied:
+                reset(client, apply, scale_consumers if exercise.autoscale is not None else None)
         yield exercise, verdict
 
 

@@ -91,6 +91,8 @@ class Exercise:
     check: Callable[[list[Sample], Exercise], Verdict] | None = None
     burst: int = 0
     """Items the check sends with POST /produce at every look (a client of the producer), 0 for none."""
+    hints: tuple[str, ...] = ()
+    """What `bplab hint N` says, one at a time, to a learner who applied the manifest and sees nothing happen."""
     autoscale: dict[str, Any] | None = None
     """spec.consumer.autoscale (snake_case), for the operator: only a cluster can run such an exercise."""
 
@@ -302,6 +304,23 @@ BASELINE = Exercise(
     "Exercise 1: baseline",
     "producer 10/s, consumer 100 ms per item, two sends in flight (20 items/s of room): balanced",
     observe_seconds=30.0,
+    hints=(
+        (
+            'Local mode: is the lab running? `curl -s localhost:8000/health` should answer {"status": "ok", ...}; in '
+            "the "
+            "cluster `kubectl -n backpressure-lab get pods` should show every pod Running."
+        ),
+        (
+            "Watch the depth, not one reading: `bplab watch` shows the queue sparkline; it should stay flat and under"
+            " 20 "
+            "while produced and sent both read about 10/s."
+        ),
+        (
+            "If the queue still creeps up, look at `curl -s localhost:8000/status | jq .config.sender_concurrency`: "
+            "the "
+            "baseline needs 2 sends in flight; one falls behind the 10 items/s produced."
+        ),
+    ),
     check=_balanced,
 )
 
@@ -314,6 +333,21 @@ EXERCISES = [
         "the consumer becomes 5x slower (500 ms per item: 4 items/s with two sends in flight); the unbounded queue "
         "grows by about 6 items/s",
         consumer=SLOW,
+        hints=(
+            (
+                "The slow-down is the consumer's: `curl -s localhost:8001/status | jq .config.processing_time_ms` "
+                "should "
+                "read 500 (`kubectl get bpc` shows SLOWDOWN 5 in the cluster)."
+            ),
+            (
+                "Give it time: the queue grows about 6 items a second, so look twice, ten seconds apart: `curl -s "
+                "localhost:8000/status | jq .queue.size`."
+            ),
+            (
+                "If the queue stays small, the consumer is not slow: check that the BackpressureConfig is Applied "
+                "(`kubectl -n backpressure-lab get bpc`, column APPLIED), or slow it down again."
+            ),
+        ),
         check=_grows,
     ),
     Exercise(
@@ -324,6 +358,22 @@ EXERCISES = [
         producer={"production_rate": 50.0},
         consumer=SLOW,
         observe_seconds=8.0,
+        hints=(
+            (
+                "The kill takes a while: at 50 items/s the producer's 256 MiB fill in about a minute and a half; "
+                "`bplab "
+                "watch` shows memory against the limit and the seconds left."
+            ),
+            (
+                "In local mode there is no memory limit, so memory simply grows: the OOM kill needs the cluster, where "
+                "the producer runs under 256Mi."
+            ),
+            (
+                "After the kill, look where Kubernetes says it: `kubectl -n backpressure-lab describe pod -l "
+                "app.kubernetes.io/component=producer` (Last State: Terminated, Reason: OOMKilled) and `kubectl -n "
+                "backpressure-lab describe bpc` (the operator's OOMKilled event)."
+            ),
+        ),
         check=_memory_climbs,
     ),
     Exercise(
@@ -335,6 +385,21 @@ EXERCISES = [
         consumer=SLOW,
         settle_seconds=15.0,
         observe_seconds=6.0,
+        hints=(
+            (
+                "A bounded queue only fills when the consumer is slower than the producer: this exercise keeps the 5x "
+                "slow-down, and `jq .queue` should show mode bounded and max_size 100."
+            ),
+            (
+                "It takes about 20 s to fill (10 in, 4 out); then `.stats.rejected` climbs in `/status` while the "
+                "depth "
+                "stays at 100."
+            ),
+            (
+                "`POST /produce` answers 200 with the counts: its `rejected` field and its Retry-After header say what "
+                "was refused."
+            ),
+        ),
         check=_plateaus,
     ),
     Exercise(
@@ -344,6 +409,23 @@ EXERCISES = [
         "admission paced at 2 items/s, the slowed consumer's speed: small queue, the generator waits, no loss",
         producer={"queue_mode": "rate_limited", "rate_limit": 2.0},
         consumer=SLOW,
+        hints=(
+            (
+                "Rate limiting paces admission, so the generator itself waits: read `curl -s localhost:8000/status | "
+                "jq "
+                "'.stats | {produced, rate_limit_delays}'` twice, a few seconds apart."
+            ),
+            (
+                "produced should rise by about 2 a second, and rate_limit_delays with it; the queue stays small "
+                "because "
+                "nothing arrives faster than the slowed consumer takes it."
+            ),
+            (
+                "If the queue still grows, the mode did not change: `jq .config.queue_mode` must read rate_limited, "
+                "and "
+                "`kubectl get bpc` must show the config Applied."
+            ),
+        ),
         check=_paced,
     ),
     Exercise(
@@ -352,6 +434,13 @@ EXERCISES = [
         "Exercise 6: reset",
         "back to the defaults: the queue stays small",
         observe_seconds=30.0,
+        hints=(
+            (
+                "This is the baseline again, every setting at its default; `bplab reset` does the same and empties the "
+                "queue too."
+            ),
+            "The queue left by the exercises before may take a moment to drain; after that the depth stays under 20.",
+        ),
         check=_balanced,
     ),
     Exercise(
@@ -362,6 +451,14 @@ EXERCISES = [
         producer={"queue_mode": "block", "max_queue_size": 100, "production_rate": 50.0},
         consumer=SLOW,
         settle_seconds=4.0,
+        hints=(
+            (
+                "Block mode makes the generator wait for space instead of refusing: `.stats.rejected` stays still "
+                "while "
+                "`.stats.queue_full_wait_seconds` climbs."
+            ),
+            "produced and the consumer's rate should match, about 4 items/s: the consumer sets the pace.",
+        ),
         check=_blocks,
     ),
     Exercise(
@@ -374,6 +471,16 @@ EXERCISES = [
         consumer=SLOW,
         settle_seconds=6.0,
         observe_seconds=10.0,
+        hints=(
+            (
+                "CoDel sheds at dequeue, so the depth can still be large; watch the wait instead: `jq "
+                ".queue.wait_p99_seconds` stays near a second while `.stats.expired` climbs."
+            ),
+            (
+                "It needs a standing backlog: the 5x slow-down must be in place (the consumer's `jq "
+                ".config.processing_time_ms` reads 500)."
+            ),
+        ),
         check=_sheds_old_items,
     ),
     Exercise(
@@ -386,6 +493,14 @@ EXERCISES = [
         consumer=SLOW,
         settle_seconds=14.0,
         observe_seconds=10.0,
+        hints=(
+            "Loss by priority is in `/status` `.priorities`: high.rejected must stay 0 while low.rejected climbs.",
+            (
+                "At 8 items/s against 4 the bounded queue of 20 is full within seconds; if nothing is rejected yet, "
+                "wait "
+                "a little longer."
+            ),
+        ),
         check=_priority_loss,
     ),
     Exercise(
@@ -397,6 +512,14 @@ EXERCISES = [
         producer={"queue_mode": "watermarks", "high_watermark": 80, "low_watermark": 20, "production_rate": 50.0},
         settle_seconds=1.0,
         observe_seconds=16.0,
+        hints=(
+            (
+                "Watch `.queue.size` and `.queue.watermark_paused` together: the generator pauses at 80 and resumes "
+                "only "
+                "at 20."
+            ),
+            "`bplab watch` shows the saw-tooth in the depth sparkline; nothing is ever rejected.",
+        ),
         check=_hysteresis,
     ),
     Exercise(
@@ -408,6 +531,10 @@ EXERCISES = [
         producer={"queue_mode": "bounded", "max_queue_size": 50, "production_rate": 40.0},
         settle_seconds=25.0,
         observe_seconds=4.0,
+        hints=(
+            "Little's law needs a steady state: give the full bounded queue 20 to 30 s, then read `jq .littles_law`.",
+            "depth (L) and predicted_depth (λW) should agree within 15%; error is their relative difference.",
+        ),
         check=_littles_law_holds,
     ),
     Exercise(
@@ -425,6 +552,18 @@ EXERCISES = [
         consumer={"concurrency": 4},
         settle_seconds=15.0,
         observe_seconds=15.0,
+        hints=(
+            (
+                "Adaptive concurrency learns from the consumer's 503s: read `jq .stats.concurrency_limit` a few "
+                "times; it"
+                " settles near 4."
+            ),
+            (
+                "Finding the limit takes 10 to 20 s; the consumer's `.state.items_rejected` grows only a little while"
+                " the"
+                " sender probes."
+            ),
+        ),
         check=_adapts,
     ),
     Exercise(
@@ -439,6 +578,16 @@ EXERCISES = [
         settle_seconds=6.0,
         observe_seconds=6.0,
         burst=10,
+        hints=(
+            (
+                "This exercise needs a client: `curl -si -X POST localhost:8000/produce -H 'Content-Type: "
+                "application/json' -d '{\"count\": 10}'` once the bounded queue is full."
+            ),
+            (
+                "With produceOverloadStatus 429 the answer is HTTP 429 with a Retry-After header; without it (the "
+                "default) the original's 200 with the counts."
+            ),
+        ),
         check=_pushes_back,
     ),
     Exercise(
@@ -465,6 +614,18 @@ EXERCISES = [
         },
         settle_seconds=25.0,
         observe_seconds=15.0,
+        hints=(
+            (
+                "Scaling needs the cluster: `kubectl -n backpressure-lab get deploy` should show the consumer "
+                "Deployment "
+                "growing within a few seconds."
+            ),
+            (
+                "`kubectl -n backpressure-lab describe bpc` lists the operator's Scaled events, and `kubectl get bpc` "
+                "shows the consumers."
+            ),
+            "Apply 01-baseline.yaml to scale back down: one pod per 10 s cooldown.",
+        ),
         check=_scales_out,
     ),
 ]

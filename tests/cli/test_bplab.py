@@ -19,13 +19,17 @@ from tests.tiers import require_tool
 pytestmark = pytest.mark.services
 
 
-def bplab(lab: Lab | None, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def bplab(
+    lab: Lab | None, *args: str, timeout: float = 300, state: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     urls = ["--producer", lab.producer.url, "--consumer", lab.consumer.url] if lab else [
         "--producer", f"http://127.0.0.1:{free_port()}", "--consumer", f"http://127.0.0.1:{free_port()}"]  # fmt: skip
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "COLUMNS": "100", "TERM": "dumb"}
+    if state is not None:
+        env["XDG_STATE_HOME"] = str(state)
     return subprocess.run(
         [sys.executable, "-m", "backpressure_lab.cli", *urls, *args],
-        cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "COLUMNS": "100", "TERM": "dumb"},
+        cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False, env=env,
     )  # fmt: skip
 
 
@@ -49,6 +53,23 @@ def assert_at_the_baseline(lab: Lab) -> None:
     assert producer == as_dict(ProducerSettings())
     assert consumer == as_dict(ConsumerSettings())
     assert lab.producer.status()["queue"]["size"] <= 2  # emptied, then the baseline's own flow (10/s, sent at once)
+
+
+def test_hint_gives_the_next_hint_on_each_call(tmp_path: Path) -> None:
+    first = bplab(None, "hint", "2", state=tmp_path)
+    second = bplab(None, "hint", "2", state=tmp_path)
+    assert first.returncode == second.returncode == 0, first.stderr
+    assert first.stdout.startswith("hint 1 of 3: ")
+    assert second.stdout.startswith("hint 2 of 3: ")
+
+
+def test_solve_applies_the_exercise_checks_it_and_leaves_it_applied(lab: Lab) -> None:
+    result = bplab(lab, "solve", "4")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS queue depth" in result.stdout
+    config = lab.producer.get("/admin/config")["config"]
+    assert (config["queue_mode"], config["max_queue_size"]) == ("bounded", 100)
+    assert "bplab reset" in result.stdout
 
 
 def test_reset_returns_every_setting_to_the_baseline(lab: Lab) -> None:
