@@ -21,16 +21,20 @@ help: ## Show this help
 .PHONY: install
 install: $(VENV)/.installed ## Create .venv with the pinned Python dependencies and the dev tools (tests, lint)
 
+# uv (pinned in versions.env) installs the pinned packages into the venv, an order of magnitude faster than pip.
+UV_PIP = VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/uv pip install -q -c constraints.txt
+
 # What the services, the operator and bplab need to run: all `make local` installs (quick on a fresh clone).
-$(VENV)/.runtime: pyproject.toml constraints.txt
+$(VENV)/.runtime: pyproject.toml constraints.txt versions.env
 	@echo "==> installing the runtime dependencies into $(VENV)"
 	@$(PYTHON) -m venv $(VENV)
-	@$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e .
+	@$(BIN)/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	@$(UV_PIP) -e .
 	@touch $@
 
 $(VENV)/.installed: $(VENV)/.runtime
 	@echo "==> installing the dev tools (pytest, mypy, ruff, ...) into $(VENV)"
-	@$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	@$(UV_PIP) -e '.[dev]'
 	@touch $@
 
 .PHONY: lock
