@@ -40,7 +40,7 @@ def test_apply_changes_every_pod_and_the_settings_file(operator_lab: OperatorLab
         ("lab-producer-0", "Current"),
         ("lab-consumer-0", "Current"),
     }
-    assert [e.message for e in lab.events("lab", "Applied")]
+    wait_for(lambda: lab.events("lab", "Applied"), 10, "the Applied event (it follows the status)")
 
     # A second change: only what changed moves, the consumer keeps its factor (the full set is always sent).
     changed = {**SPEC, "producer": {**SPEC["producer"], "queueMode": "rate_limited", "rateLimit": 2}}

@@ -30,7 +30,7 @@ def test_a_spec_an_older_crd_lets_through_gets_invalid_and_changes_nothing(
     assert applied is not None
     assert (applied["status"], applied["reason"]) == ("False", "Invalid")
     assert lab.config("lab")["status"]["observedGeneration"] == 2
-    assert lab.events("lab", "Invalid")
+    wait_for(lambda: lab.events("lab", "Invalid"), 10, "the Invalid event (it follows the status)")
     # Nothing moved, also after a drift check that began once Invalid was recorded: the pods and the settings file
     # keep the last valid settings.
     lab.operator.wait_for_round("drift-check", started_after=moment())

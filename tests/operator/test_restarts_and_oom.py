@@ -147,4 +147,5 @@ def test_an_unreachable_pod_turns_applied_false_once_and_is_fixed_by_the_drift_c
     consumer.start_process()
     wait_for(lambda: consumer.config()["slow_down_factor"] == 5, 10, "drift check re-applied")
     wait_for(lambda: lab.applied("lab"), 10, "Applied=True again")
-    assert any("drift check" in str(e.message) for e in lab.events("lab", "Applied"))
+    # The event follows the status write that shows it: wait for it rather than race it.
+    wait_for(lambda: any("drift check" in str(e.message) for e in lab.events("lab", "Applied")), 10, "the event")
