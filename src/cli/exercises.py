@@ -433,7 +433,7 @@ EXERCISES = [
         "06-reset",
         "Exercise 6: reset",
         "back to the defaults: the queue stays small",
-        observe_seconds=30.0,
+        observe_seconds=10.0,
         hints=(
             (
                 "This is the baseline again, every setting at its default; `bplab reset` does the same and empties the "

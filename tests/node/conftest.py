@@ -34,6 +34,10 @@ from tests.tiers import unavailable
 ROOT = Path(__file__).resolve().parents[2]
 NODE = ROOT / "tools" / "node"
 STATE = Path(os.environ.get("BPLAB_NODE_DIR", "/var/lib/bplab-node"))
+# The exercises checked on the node: the baseline, a kubectl-applied mode change (4), the sender learning through the
+# operator's settings (13), scaling pods (14, cluster only) and the push-back setting (15). Every other check runs once,
+# in the services tier (tests/cli); `make e2e CLUSTER=local` itself checks them all.
+NODE_CHECKS = ("1", "4", "13", "14", "15")
 E2E_TIMEOUT = 2700.0  # up (image build, node start) + helm test + every exercise check + the OOM lesson: ~10 min
 FIGURES: dict[str, str] = {}
 
@@ -138,7 +142,7 @@ def node_prerequisites() -> None:
 @pytest.fixture(scope="module")
 def e2e(node_prerequisites: None, docker: lab.Docker, node_logs: Path) -> Iterator[E2eRun]:  # noqa: F811 (imported)
     log_path = node_logs / "e2e.log"
-    env = {**docker.env(), "KEEP": "1", "BPLAB_DOCKER": docker.binary}
+    env = {**docker.env(), "KEEP": "1", "BPLAB_DOCKER": docker.binary, "CHECKS": " ".join(NODE_CHECKS)}
     with sigterm_unwinds():
         try:
             code, seconds = run_script("e2e.sh", log_path, env, timeout=E2E_TIMEOUT)
