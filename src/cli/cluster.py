@@ -52,7 +52,10 @@ class Cluster:
         return next((token for token in tokens if token), None)
 
     def apply(self, exercise: Exercise) -> None:
-        self._kubectl("apply", "-f", "-", stdin=exercise.manifest())
+        """As the guide tells a learner to: server-side, as kubectl's own field manager, so bplab and the learner's
+        `kubectl apply --server-side -f examples/...` own the same fields and neither warns nor conflicts (the chart
+        creates the config server-side; a client-side apply would warn that it lacks last-applied-configuration)."""
+        self._kubectl("apply", "--server-side", "-f", "-", stdin=exercise.manifest())
 
     def scale_consumers(self, replicas: int) -> None:
         """Set the consumer Deployment's replicas (after an autoscaling exercise: the baseline has one consumer)."""
