@@ -71,7 +71,7 @@ def test_operator_records_the_oom_kill_on_the_backpressureconfig(e2e: E2eRun) ->
 
 
 def test_restarted_producer_runs_the_current_settings(e2e: E2eRun) -> None:
-    assert e2e.fact("restarted producer settings:") == "queue_mode=unbounded production_rate=50.0"
+    assert e2e.fact("restarted producer settings:") == "queue_mode=unbounded production_rate=50"
 
 
 def node_kubectl(*args: str) -> subprocess.CompletedProcess[str]:
