@@ -16,7 +16,7 @@ import pytest
 
 from backpressure_lab.producer.settings import QueueMode
 from backpressure_lab.producer.tallies import ENDINGS, Tally, unaccounted
-from tests.services.lab import Lab, metric_value, running_lab, start_service, stop
+from tests.services.lab import Lab, metric_value, running_lab, start_service, stop, wait_until
 
 pytestmark = pytest.mark.services
 
@@ -57,7 +57,11 @@ def kill_and_restart_the_consumer(lab: Lab, log_dir: Path) -> None:
 
 
 def clear_the_queue(lab: Lab, log_dir: Path) -> None:
+    # With something queued, whatever the mode: the consumer slowed until a backlog stands, then cleared under load.
+    lab.consumer.admin("/admin/slow-down", {"factor": 50})
+    assert wait_until(lambda: lab.producer.status()["queue"]["size"] >= 3, timeout=10)
     lab.producer.admin("/admin/clear-queue", {})
+    lab.consumer.admin("/admin/speed-up", {"factor": 50})
 
 
 def slow_down_then_speed_up(lab: Lab, log_dir: Path) -> None:
