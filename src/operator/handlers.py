@@ -1,4 +1,4 @@
-"""kopf wiring: settings, login, indexes, the reconcile and the pod watch (the drift check is in drift.py).
+"""kopf wiring: settings, login, indexes, the reconcile and the pod watch (the drift check is in drift_check.py).
 
 Level-based reconciliation the way kopf advises: one edge-triggered `reconcile` for resume/create/update, and a
 periodic drift check that compares every pod's live settings with the desired ones and re-applies to any pod that
@@ -17,7 +17,7 @@ from typing import Any, cast
 import aiohttp
 import kopf
 
-from backpressure_lab.operator import autoscaler, drift, liveness
+from backpressure_lab.operator import autoscaler, drift_check, liveness
 from backpressure_lab.operator.api import GROUP, INSTANCE_LABEL, PLURAL, VERSION
 from backpressure_lab.operator.apply import CURRENT, FAILED, apply_to_pod, new_session
 from backpressure_lab.operator.conditions import CONFLICT, INVALID, now
@@ -118,7 +118,7 @@ def _start_background_loops(state: OperatorState, kwargs: Mapping[str, Any]) -> 
         return
     configs, pods = _indexes(kwargs)
     loops = (
-        ("drift-check", drift.run, state.config.drift_check_seconds),
+        ("drift-check", drift_check.run, state.config.drift_check_seconds),
         ("autoscaler", autoscaler.run, state.config.autoscale_seconds),
     )
     for name, loop, every in loops:
