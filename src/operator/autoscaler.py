@@ -26,7 +26,14 @@ from backpressure_lab.operator.kube import KubeError
 from backpressure_lab.operator.ownership import owner
 from backpressure_lab.operator.pods import ReleasePod
 from backpressure_lab.operator.scaling import Decision, Sample, decide
-from backpressure_lab.operator.state import AutoscaleMemory, ConfigIndex, Heartbeat, OperatorState, PodIndex
+from backpressure_lab.operator.state import (
+    AutoscaleMemory,
+    ConfigIndex,
+    Heartbeat,
+    OperatorState,
+    PodIndex,
+    StoppingError,
+)
 from backpressure_lab.operator.status import Event
 
 logger = logging.getLogger("backpressure_lab.operator.autoscaler")
@@ -37,10 +44,10 @@ async def run(state: OperatorState, configs: ConfigIndex, pods: PodIndex, heartb
         heartbeat.round_starts()
         for namespace in list(pods):
             try:
-                with state.working() as allowed:
-                    if not allowed:
-                        return
+                with state.work():
                     await tick(state, namespace, configs, pods)
+            except StoppingError:
+                return
             except (KubeError, aiohttp.ClientError, TimeoutError, kopf.TemporaryError) as error:
                 logger.warning(f"autoscaler in {namespace}: {error}")
             except Exception:

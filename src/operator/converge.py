@@ -18,10 +18,6 @@ from backpressure_lab.operator.state import OperatorState
 from backpressure_lab.operator.status import Report, applied_condition, apply_events, pod_records, ready_condition
 
 
-class StoppingError(RuntimeError):
-    """The operator is shutting down: nothing was done."""
-
-
 async def converge(
     state: OperatorState,
     *,
@@ -35,9 +31,7 @@ async def converge(
 ) -> Report:
     """ConfigMap first (a pod that restarts mid-way reads the new file), then every ready pod over HTTP."""
     at = now()
-    with state.working() as allowed:
-        if not allowed:
-            raise StoppingError("the operator is stopping")
+    with state.work():  # raises StoppingError once the operator is stopping
         try:
             await state.kube.ensure(
                 namespace,

@@ -15,11 +15,10 @@ import aiohttp
 import kopf
 
 from backpressure_lab.operator.conflict_marking import mark_conflicts
-from backpressure_lab.operator.converge import StoppingError
 from backpressure_lab.operator.kube import KubeError
 from backpressure_lab.operator.owner_check import check_owner
 from backpressure_lab.operator.ownership import owner
-from backpressure_lab.operator.state import ConfigIndex, Heartbeat, OperatorState, PodIndex
+from backpressure_lab.operator.state import ConfigIndex, Heartbeat, OperatorState, PodIndex, StoppingError
 
 logger = logging.getLogger("backpressure_lab.operator.drift")  # the logger name the operator has always logged under
 HTTP_CONFLICT = 409

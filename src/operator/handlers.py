@@ -22,12 +22,12 @@ from backpressure_lab.operator.api import GROUP, INSTANCE_LABEL, PLURAL, VERSION
 from backpressure_lab.operator.apply import CURRENT, FAILED, apply_to_pod, new_session
 from backpressure_lab.operator.conditions import CONFLICT, INVALID, now
 from backpressure_lab.operator.config import OperatorConfig
-from backpressure_lab.operator.converge import StoppingError, converge, is_true, post_events, status_changes
+from backpressure_lab.operator.converge import converge, is_true, post_events, status_changes
 from backpressure_lab.operator.desired import InvalidSpecError, desired_settings
 from backpressure_lab.operator.kube import KubeError, KubeWriter
 from backpressure_lab.operator.ownership import ConfigClaim, owner
 from backpressure_lab.operator.pods import ReleasePod, release_pod
-from backpressure_lab.operator.state import ConfigIndex, Heartbeat, OperatorState, PodIndex
+from backpressure_lab.operator.state import ConfigIndex, Heartbeat, OperatorState, PodIndex, StoppingError
 from backpressure_lab.operator.status import (
     Event,
     Report,
@@ -290,10 +290,13 @@ async def pod_became_ready(
             desired = desired_settings(first.spec)
         except InvalidSpecError:
             return
-        with state.working() as allowed:
-            if not allowed:
-                return
-            outcome = await apply_to_pod(state.pods_http, pod, desired.wire(pod.component), state.config.admin_token)
+        try:
+            with state.work():
+                outcome = await apply_to_pod(
+                    state.pods_http, pod, desired.wire(pod.component), state.config.admin_token
+                )
+        except StoppingError:
+            return
     if outcome.pushed and outcome.phase == CURRENT:
         # Posted by the next drift check, after it has recorded the pod as Current in status.pods.
         state.announce(namespace, Event("Normal", "Applied", f"{pod.name} became ready: {outcome.message}"))

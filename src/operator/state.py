@@ -22,6 +22,11 @@ from backpressure_lab.operator.pods import ReleasePod
 from backpressure_lab.operator.scaling import Sample
 from backpressure_lab.operator.status import Event
 
+
+class StoppingError(RuntimeError):
+    """The operator is shutting down: nothing was done."""
+
+
 ConfigIndex = kopf.Index[str | None, ConfigClaim]
 PodIndex = kopf.Index[str | None, ReleasePod]
 
@@ -99,14 +104,14 @@ class OperatorState:
         return [heartbeat.view(name) for name, heartbeat in self.loops.items()]
 
     @contextlib.contextmanager
-    def working(self) -> Iterator[bool]:
-        """Yields False once the operator is stopping (the caller then does nothing)."""
+    def work(self) -> Iterator[None]:
+        """Counts the body as work in progress (close() waits for it); once the operator is stopping, raises
+        StoppingError instead, so the body never runs."""
         if self.stopping:
-            yield False
-            return
+            raise StoppingError("the operator is stopping")
         self.busy += 1
         try:
-            yield True
+            yield
         finally:
             self.busy -= 1
 
