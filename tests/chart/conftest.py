@@ -11,20 +11,17 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from tests.chart.helm import CHART, Helm, find_helm, monitoring_crd_files
-from tests.controlplane.cluster import ControlPlane, read_versions
+from tests.chart.helm import CHART, Helm, monitoring_crd_files
+from tests.controlplane.cluster import ControlPlane
 from tests.tiers import unavailable
+from tests.tool_cache import require_helm
 
 CRD_ESTABLISHED_TIMEOUT = "60s"
 
 
 @pytest.fixture(scope="session")
 def helm(tmp_path_factory: pytest.TempPathFactory) -> Helm:
-    binary = find_helm()
-    if binary is None:
-        unavailable(f"helm {read_versions()['HELM_VERSION']} not built: run `make tools` (tools/build-tools.sh helm)")
-    assert binary is not None
-    return Helm(binary, tmp_path_factory.mktemp("helm-home"))
+    return Helm(require_helm(), tmp_path_factory.mktemp("helm-home"))
 
 
 @pytest.fixture(scope="session")

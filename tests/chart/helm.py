@@ -1,4 +1,4 @@
-"""The pinned helm binary, and the chart rendered into parsed objects.
+"""helm bound to its own home (the binary: tests/tool_cache.py), and the chart rendered into parsed objects.
 
 No pytest in here: tests/prometheus renders the PrometheusRule with the same helpers.
 """
@@ -6,7 +6,6 @@ No pytest in here: tests/prometheus renders the PrometheusRule with the same hel
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
-from tests.controlplane.cluster import cache_root, read_versions
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "backpressure-lab"
@@ -30,24 +27,6 @@ class HelmError(RuntimeError):
     def __init__(self, args: Sequence[str], returncode: int, stderr: str) -> None:
         super().__init__(f"helm {' '.join(args)} failed ({returncode}):\n{stderr}")
         self.stderr = stderr
-
-
-def find_helm() -> Path | None:
-    """helm at the pinned HELM_VERSION: the tool cache first, then PATH if it reports exactly that version."""
-    version = read_versions()["HELM_VERSION"]
-    cached = cache_root() / f"helm-{version}" / "bin" / "helm"
-    if os.access(cached, os.X_OK):
-        return cached
-    found = shutil.which("helm")
-    if found is None:
-        return None
-    try:
-        out = subprocess.run(
-            [found, "version", "--template", "{{.Version}}"], capture_output=True, text=True, timeout=10, check=False
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return Path(found) if out.strip() == version else None
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.chart.helm import Helm, find_helm, prometheus_rule_groups
-from tests.controlplane.cluster import read_versions
-from tests.tiers import require_tool, unavailable
+from tests.chart.helm import Helm, prometheus_rule_groups
+from tests.tiers import require_tool
+from tests.tool_cache import require_helm
 
 # The namespace the rules are rendered for and the scraped series are labelled with (a ServiceMonitor adds it).
 NAMESPACE = "backpressure-lab"
@@ -29,11 +29,7 @@ def promtool() -> Path:
 @pytest.fixture(scope="session")
 def rule_groups(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     """The chart's PrometheusRule `spec.groups` (helm template --set prometheusRule.enabled=true)."""
-    binary = find_helm()
-    if binary is None:
-        unavailable(f"helm {read_versions()['HELM_VERSION']} not built: run `make tools` (tools/build-tools.sh helm)")
-    assert binary is not None
-    return prometheus_rule_groups(Helm(binary, tmp_path_factory.mktemp("helm-home")), NAMESPACE)
+    return prometheus_rule_groups(Helm(require_helm(), tmp_path_factory.mktemp("helm-home")), NAMESPACE)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from tests.tiers import unavailable
-from tests.tracing.jaeger import Jaeger, helm_binary, jaeger_binary, manifest, render_chart, running_jaeger
+from tests.tool_cache import find_helm
+from tests.tracing.jaeger import Jaeger, jaeger_binary, manifest, render_chart, running_jaeger
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +28,7 @@ def jaeger_path() -> Path:
 
 @pytest.fixture(scope="session")
 def chart(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    helm = helm_binary()
+    helm = find_helm(path_too=False)
     if helm is None:
         unavailable("helm (pinned HELM_VERSION) not in the tool cache: run `tools/build-tools.sh helm` (make tools)")
     return render_chart(helm, tmp_path_factory.mktemp("helm"))

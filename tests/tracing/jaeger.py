@@ -21,8 +21,8 @@ from typing import Any
 
 import yaml
 
-from tests.controlplane.cluster import cache_root, read_versions
 from tests.ports import free_ports
+from tests.tool_cache import cached_binary
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "backpressure-lab"
@@ -35,12 +35,7 @@ CHART_PORTS = {"otlp_grpc": 4317, "otlp_http": 4318, "query_grpc": 16685, "query
 
 def jaeger_binary() -> Path | None:
     """cmd/jaeger built by tools/build-tools.sh at the pinned JAEGER_VERSION, or None."""
-    path = cache_root() / f"jaeger-{read_versions()['JAEGER_VERSION']}" / "bin" / "jaeger"
-    return path if os.access(path, os.X_OK) else None
-
-
-def helm_binary() -> Path | None:
-    path = cache_root() / f"helm-{read_versions()['HELM_VERSION']}" / "bin" / "helm"
+    path = cached_binary("jaeger", "JAEGER_VERSION")
     return path if os.access(path, os.X_OK) else None
 
 

@@ -21,7 +21,8 @@ import yaml
 
 from bench.machine import describe
 from tests.services.lab import Lab, running_lab, settings_env, wait_until
-from tests.tracing.jaeger import container_env, helm_binary, jaeger_binary, manifest, render_chart, running_jaeger
+from tests.tool_cache import find_helm
+from tests.tracing.jaeger import container_env, jaeger_binary, manifest, render_chart, running_jaeger
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -64,7 +65,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=15.0)
     args = parser.parse_args()
-    jaeger, helm = jaeger_binary(), helm_binary()
+    jaeger, helm = jaeger_binary(), find_helm(path_too=False)
     if jaeger is None or helm is None:
         raise SystemExit("needs jaeger and helm in the tool cache: tools/build-tools.sh jaeger helm")
     print(describe())
