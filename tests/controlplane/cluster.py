@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from kubernetes import client as k8s_client
 
 from tests.ports import free_port, free_ports
+from tests.waiting import poll
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VERSIONS_FILE = REPO_ROOT / "versions.env"
@@ -434,20 +435,18 @@ def running_processes() -> list[ManagedProcess]:
 def wait_until(
     check: Callable[[], bool], *, timeout: float, what: str, proc: ManagedProcess | None = None, interval: float = 0.05
 ) -> float:
-    """Poll `check` until true; fail early if `proc` dies. Returns the seconds waited."""
-    start = time.monotonic()
-    deadline = start + timeout
-    while True:
+    """Poll `check` until true (an exception means "not yet"); fail early if `proc` dies. Returns the seconds waited."""
+
+    def alive() -> None:
         if proc is not None and not proc.alive():
             code = proc.popen.returncode if proc.popen else None
             raise ControlPlaneError(f"{proc.name} exited ({code}) before {what}; log {proc.log_path}:\n{proc.tail(30)}")
-        with contextlib.suppress(Exception):
-            if check():
-                return time.monotonic() - start
-        if time.monotonic() > deadline:
-            tail = f"; log {proc.log_path}:\n{proc.tail(30)}" if proc else ""
-            raise ControlPlaneError(f"timed out after {timeout:.0f} s waiting for {what}{tail}")
-        time.sleep(interval)
+
+    polled = poll(check, timeout=timeout, interval=interval, not_yet=(Exception,), alive=alive)
+    if not polled.done:
+        tail = f"; log {proc.log_path}:\n{proc.tail(30)}" if proc else ""
+        raise ControlPlaneError(f"timed out after {timeout:.0f} s waiting for {what}{tail}")
+    return polled.seconds
 
 
 def _https_get(url: str, context: ssl.SSLContext, timeout: float = 2.0) -> tuple[int, str]:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import pytest
 from kubernetes import client
 
 from tests.controlplane.cluster import ControlPlane
+from tests.waiting import poll
 
 pytestmark = pytest.mark.controlplane
 
@@ -20,14 +21,10 @@ T = TypeVar("T")
 
 
 def eventually(probe: Callable[[], T], done: Callable[[T], bool], timeout: float = 30, what: str = "") -> T:
-    deadline = time.monotonic() + timeout
-    value = probe()
-    while not done(value):
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {timeout} s: {what}; last seen {value!r}")
-        time.sleep(0.2)
-        value = probe()
-    return value
+    polled = poll(probe, timeout=timeout, interval=0.2, until=done)
+    if not polled.done:
+        pytest.fail(f"not within {timeout} s: {what}; last seen {polled.last!r}")
+    return cast(T, polled.last)
 
 
 def deployment(name: str, replicas: int) -> client.V1Deployment:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, cast
 
 import pytest
 from kubernetes import client, watch
+
+from tests.waiting import poll
 
 pytestmark = pytest.mark.controlplane
 
@@ -41,14 +42,13 @@ def widget_crd() -> client.V1CustomResourceDefinition:
 
 
 def wait_established(ext: client.ApiextensionsV1Api, name: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def established() -> bool:
         crd = ext.read_custom_resource_definition(name)
         conditions = (crd.status and crd.status.conditions) or []
-        if any(c.type == "Established" and c.status == "True" for c in conditions):
-            return
-        time.sleep(0.1)
-    pytest.fail(f"CRD {name} not Established within {timeout} s")
+        return any(c.type == "Established" and c.status == "True" for c in conditions)
+
+    if not poll(established, timeout=timeout, interval=0.1).done:
+        pytest.fail(f"CRD {name} not Established within {timeout} s")
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 from kubernetes import client
 
 from tests.controlplane.cluster import api_client_for
+from tests.waiting import poll
 
 pytestmark = pytest.mark.controlplane
 
@@ -49,9 +49,7 @@ def test_service_account_gets_what_its_role_binding_grants(
     ))  # fmt: skip
 
     # The RBAC authorizer reads bindings from an informer: allow it a moment to see the new ones.
-    deadline = time.monotonic() + 10
-    while (status := list_pods_as(kubeconfig, namespace)) != 200 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    status = poll(lambda: list_pods_as(kubeconfig, namespace), timeout=10, interval=0.1, until=lambda s: s == 200).last
     assert status == 200
     # ... and nothing more: the same account still may not list pods elsewhere.
     assert list_pods_as(kubeconfig, "default") == 403

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.controlplane.cluster import REPO_ROOT, ControlPlane, port_is_listening
+from tests.waiting import poll
 
 pytestmark = pytest.mark.controlplane
 
@@ -81,7 +82,5 @@ def test_interrupted_run_leaves_no_process_and_no_port(
 
     # After SIGKILL, PR_SET_PDEATHSIG kills the components asynchronously, and a killed Go process's leader thread
     # shows as a zombie while its other threads still hold the sockets: poll for both to clear.
-    deadline = time.monotonic() + 15
-    while left_behind() != ([], []) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    poll(left_behind, timeout=15, interval=0.1, until=lambda left: left == ([], []))
     assert left_behind() == ([], []), output

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,12 +22,13 @@ from tests.operator.harness import (
     LoopbackPodStandIn,
     OperatorLab,
     OperatorProcess,
-    helm_binary,
     install_operator_rbac,
     wait_for,
 )
 from tests.ports import free_port
 from tests.tiers import unavailable
+from tests.tool_cache import cached_helm
+from tests.waiting import poll
 
 CRD_NAME = "backpressureconfigs.lab.backpressure.dev"
 QUIET_DRIFT_SECONDS = 60.0
@@ -37,8 +37,8 @@ QUIET_DRIFT_SECONDS = 60.0
 @pytest.fixture(scope="session", autouse=True)
 def helm_built() -> None:
     """The tier renders the chart's templates with the pinned helm (RBAC, the default config, the Deployment)."""
-    if not helm_binary().exists():
-        unavailable(f"helm not built at {helm_binary()}: run `make tools` (tools/build-tools.sh helm)")
+    if not cached_helm().exists():
+        unavailable(f"helm not built at {cached_helm()}: run `make tools` (tools/build-tools.sh helm)")
 
 
 @pytest.fixture(scope="session")
@@ -46,14 +46,15 @@ def crd_installed(control_plane: ControlPlane, api_client: client.ApiClient) -> 
     """The CRD as the chart ships it, applied the way docs/operator.md tells to upgrade it."""
     control_plane.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRDS))
     ext = client.ApiextensionsV1Api(api_client)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def established() -> bool:
         status = ext.read_custom_resource_definition(CRD_NAME).status
         conditions = (status.conditions if status else None) or []
-        if any(c.type == "Established" and c.status == "True" for c in conditions):
-            return CRD_NAME
-        time.sleep(0.1)
-    pytest.fail(f"CRD {CRD_NAME} not Established")
+        return any(c.type == "Established" and c.status == "True" for c in conditions)
+
+    if not poll(established, timeout=30, interval=0.1).done:
+        pytest.fail(f"CRD {CRD_NAME} not Established")
+    return CRD_NAME
 
 
 def _strip_rules(schema: Any) -> Any:

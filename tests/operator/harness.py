@@ -7,7 +7,6 @@ whose status (podIP 127.0.0.1, Ready, containerStatuses) the test writes through
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import subprocess
@@ -26,9 +25,11 @@ from typing import Any, cast
 import yaml
 from kubernetes import client
 
-from tests.controlplane.cluster import ControlPlane, ManagedProcess, cache_root, read_versions
+from tests.controlplane.cluster import ControlPlane, ManagedProcess
 from tests.ports import free_port
 from tests.services.lab import Service, start_service, stop
+from tests.tool_cache import cached_helm
+from tests.waiting import poll
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "backpressure-lab"
@@ -43,12 +44,8 @@ GROUP, VERSION, PLURAL = "lab.backpressure.dev", "v1alpha1", "backpressureconfig
 OPERATOR_TEMPLATES = ("templates/operator-serviceaccount.yaml", "templates/operator-rbac.yaml")
 
 
-def helm_binary() -> Path:
-    return cache_root() / f"helm-{read_versions()['HELM_VERSION']}" / "bin" / "helm"
-
-
 def helm_template(namespace: str, *show_only: str, values: dict[str, Any] | None = None) -> str:
-    args = [str(helm_binary()), "template", RELEASE, str(CHART), "--namespace", namespace]
+    args = [str(cached_helm()), "template", RELEASE, str(CHART), "--namespace", namespace]
     for template in show_only:
         args += ["--show-only", template]
     for key, value in (values or {}).items():
@@ -62,16 +59,12 @@ def moment() -> str:
 
 
 def wait_for(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
-    """Poll until `check()` returns something truthy (returned); fail with `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            last = check()
-            if last:
-                return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {last!r})")
+    """Poll until `check()` returns something truthy (returned; an exception means "not yet"); fail with `what` after
+    `timeout` seconds."""
+    polled = poll(check, timeout=timeout, interval=interval, not_yet=(Exception,))
+    if not polled.done:
+        raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {polled.last!r})")
+    return polled.last
 
 
 # --- The pods: real processes + Pod objects with a test-written status ---------------------------------------------

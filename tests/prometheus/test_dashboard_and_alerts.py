@@ -44,6 +44,7 @@ from tests.prometheus.prometheus import (
 )
 from tests.services.lab import Lab, running_lab, settings_env
 from tests.tiers import require, unavailable
+from tests.waiting import poll
 from tools.dashboard import all_queries
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(240)]
@@ -87,23 +88,20 @@ def read_rss(pid: int) -> int:
 
 
 def wait_for_data(prometheus: Prometheus, expr: str, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if has_data(prometheus.query(expr)):
-            return True
-        time.sleep(0.5)
-    return False
+    return poll(lambda: prometheus.query(expr), timeout=timeout, interval=0.5, until=has_data).done
 
 
 def observe(prometheus: Prometheus, rule: dict[str, Any], timeout: float = ALERT_TIMEOUT) -> AlertSeen:
     """Wait until Prometheus has the alert active and its expression returns data."""
-    deadline = time.monotonic() + timeout
-    while True:
-        state = prometheus.active_alerts().get(rule["alert"])
-        result = prometheus.query(rule["expr"])
-        if (state is not None and has_data(result)) or time.monotonic() > deadline:
-            return AlertSeen(state, result)
-        time.sleep(0.5)
+
+    def look() -> AlertSeen:
+        return AlertSeen(prometheus.active_alerts().get(rule["alert"]), prometheus.query(rule["expr"]))
+
+    polled = poll(
+        look, timeout=timeout, interval=0.5, until=lambda seen: seen.state is not None and has_data(seen.result)
+    )
+    assert polled.last is not None  # every look returns (an error ends the wait)
+    return polled.last
 
 
 def limit_producer_memory(cgroup: MemoryCgroup, pid: int) -> None:
@@ -239,9 +237,11 @@ def test_dashboard_query_returns_data(scenario: Scenario, panel: str, expr: str)
     if "memory_limit_bytes" in expr and not scenario.memory_limited:
         unavailable("no writable memory cgroup for the producer (run as root on Linux)")
     # On a loaded machine a scrape can lag the scenario's last step: give the newest series a few scrapes to arrive.
-    deadline = time.monotonic() + 15
-    result = scenario.prometheus.query_range(grafana_expr(expr), scenario.started, time.time())
-    while not has_data(result) and time.monotonic() < deadline:
-        time.sleep(1)
-        result = scenario.prometheus.query_range(grafana_expr(expr), scenario.started, time.time())
+    result = poll(
+        lambda: scenario.prometheus.query_range(grafana_expr(expr), scenario.started, time.time()),
+        timeout=15,
+        interval=1,
+        until=has_data,
+    ).last
+    assert result is not None
     assert has_data(result), f"panel {panel!r}: no data for {expr}"

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Iterator
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.ports import free_port, free_ports
+from tests.waiting import poll
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,16 +106,16 @@ def start_service(name: str, port: int, log_dir: Path, extra_env: dict[str, str]
             start_new_session=True,
         )
     service = Service(name, port, process, log, token=(extra_env or {}).get("BPLAB_ADMIN_TOKEN"))
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+
+    def alive() -> None:
         if process.poll() is not None:
             raise RuntimeError(f"{name} exited with {process.returncode}: {service.stderr()}")
-        try:
-            if call("GET", service.url + "/readyz").status == 200:
-                return service
-        except OSError:
-            pass
-        time.sleep(0.05)
+
+    def ready() -> bool:
+        return call("GET", service.url + "/readyz").status == 200
+
+    if poll(ready, timeout=20, interval=0.05, not_yet=(OSError,), alive=alive).done:
+        return service
     stop(service)
     raise RuntimeError(f"{name} was not ready within 20 s: {service.stderr()}")
 
@@ -170,19 +170,7 @@ def settings_env(directory: Path, text: str) -> dict[str, str]:
 def wait_until(condition: Callable[[], bool], timeout: float, interval: float = 0.1) -> bool:
     """Whether `condition` held within `timeout` seconds. A connection error on the way (a service still starting or
     restarting) means "not yet", never the end of the wait."""
-
-    def holds() -> bool:
-        try:
-            return condition()
-        except OSError:
-            return False
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if holds():
-            return True
-        time.sleep(interval)
-    return holds()
+    return poll(condition, timeout=timeout, interval=interval, not_yet=(OSError,)).done
 
 
 def metric_value(metrics_text: str, name: str, **labels: str) -> float:
