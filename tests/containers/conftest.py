@@ -18,7 +18,7 @@ from tests.containers import lab
 from tests.tiers import require, require_tool, unavailable
 
 FIGURES: dict[str, Any] = {}  # printed at the end of the session
-MEASURED: dict[str, float] = {}  # passed between tests (the control runs 3x the measured time to OOM)
+MEASURED: dict[str, float] = {}  # passed between tests (the control runs 1.5x the measured time to OOM)
 INSTALL_HINT = "apt-get install -y docker.io debootstrap (and run as root), or start Docker and set DOCKER_HOST"
 
 
@@ -76,11 +76,15 @@ def image(docker: lab.Docker) -> lab.BuildResult:
     return result
 
 
-@pytest.fixture
-def settings_file(tmp_path: Path) -> Path:
+def lesson_settings(path: Path) -> Path:
     """What the producer reads at start-up: deliberately different from both the defaults and the lesson's load."""
     return lab.write_settings(
-        tmp_path / "settings.json",
+        path,
         producer={"queue_mode": "bounded", "max_queue_size": 40, "production_rate": 7.0},
         consumer={"processing_time_ms": 100.0},
     )
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path) -> Path:
+    return lesson_settings(tmp_path / "settings.json")

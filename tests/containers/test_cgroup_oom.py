@@ -28,8 +28,10 @@ from tests.tiers import require, unavailable
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(600)]
 
 LIMIT_BYTES = 256 * lab.MIB
-RATE = 50.0
-OOM_BOUND_SECONDS = 180.0
+# Five times the lesson's 50 items/s: this test shows the kernel's kill at the cgroup's limit, not the lesson's pace
+# (tests/containers/test_oom.py and the node tier time that), so it fills the same 256 MiB in seconds, not minutes.
+RATE = 250.0
+OOM_BOUND_SECONDS = 120.0
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
@@ -149,7 +151,7 @@ def test_producer_in_a_memory_cgroup_is_killed_by_the_kernel(memory_cgroup: Memo
         except subprocess.TimeoutExpired:
             pytest.fail(f"the kernel did not kill the producer within {OOM_BOUND_SECONDS:.0f} s")
         seconds = time.monotonic() - begin
-        FIGURES["cgroup_oom_at_50_per_s"] = f"{seconds:.1f} s (cgroup v{memory_cgroup.version}, no Docker)"
+        FIGURES["cgroup_oom"] = f"{seconds:.1f} s at {RATE:g} items/s (cgroup v{memory_cgroup.version}, no Docker)"
         assert returncode == -9, f"killed by SIGKILL, got return code {returncode}"
         assert memory_cgroup.oom_kills() > kills_before, "the cgroup's oom_kill counter went up"
     except BaseException:
