@@ -210,12 +210,13 @@ def _sheds_old_items(samples: list[Sample], exercise: Exercise) -> Verdict:
     target = float(exercise.producer["codel_target_ms"]) / 1000.0
     wait = samples[-1].producer["queue"]["wait_p99_seconds"] or 0.0
     expired = rate(samples, "expired")
+    rejected = rate(samples, "rejected")
     peak = max(s.depth for s in samples)
-    passed = wait <= 2 * target and expired > 0
+    passed = wait <= 2 * target and expired > 0 and rejected == 0
     return Verdict(
         passed,
         f"p99 queue wait of served items {wait:.2f} s (<= {2 * target:g} s, 2x the target), "
-        f"expired {expired:.1f}/s (> 0), max depth {peak}",
+        f"expired {expired:.1f}/s (> 0), rejected {rejected:.1f}/s (0: CoDel sheds at dequeue), max depth {peak}",
     )
 
 
@@ -237,11 +238,12 @@ def _hysteresis(samples: list[Sample], exercise: Exercise) -> Verdict:
         for a, b in itertools.pairwise(samples)
         if b.producer["queue"]["watermark_paused"] and not a.producer["queue"]["watermark_paused"]
     )
-    passed = max(depths) <= high and min(depths[len(depths) // 4 :]) <= low + 5 and pauses >= 1
+    rejected = rate(samples, "rejected")
+    passed = max(depths) <= high and min(depths[len(depths) // 4 :]) <= low + 5 and pauses >= 1 and rejected == 0
     return Verdict(
         passed,
         f"depth {min(depths)}..{max(depths)} (never above {high}, down to ~{low}), "
-        f"{pauses} pause(s) at the high watermark",
+        f"{pauses} pause(s) at the high watermark, rejected {rejected:.1f}/s (0)",
     )
 
 
