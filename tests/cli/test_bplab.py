@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,35 +19,77 @@ from tests.ports import free_port, free_ports
 from tests.services.lab import REPO, Lab, call, running_lab, wait_until
 from tests.tiers import require_tool
 
-pytestmark = pytest.mark.services
+CHECK_ALL_TIMEOUT = 600.0
 
 
-def bplab(
-    lab: Lab | None, *args: str, timeout: float = 300, state: Path | None = None
-) -> subprocess.CompletedProcess[str]:
+def bplab_command(lab: Lab | None, *args: str, state: Path | None = None) -> tuple[list[str], dict[str, str]]:
     urls = ["--producer", lab.producer.url, "--consumer", lab.consumer.url] if lab else [
         "--producer", f"http://127.0.0.1:{free_port()}", "--consumer", f"http://127.0.0.1:{free_port()}"]  # fmt: skip
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO), "COLUMNS": "100", "TERM": "dumb"}
     if state is not None:
         env["XDG_STATE_HOME"] = str(state)
-    return subprocess.run(
-        [sys.executable, "-m", "backpressure_lab.cli", *urls, *args],
-        cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False, env=env,
-    )  # fmt: skip
+    return [sys.executable, "-m", "backpressure_lab.cli", *urls, *args], env
 
 
-def test_check_all_passes_against_local_mode_and_leaves_the_baseline(lab: Lab) -> None:
-    result = bplab(lab, "check", "all", timeout=600)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count("PASS") == 13
-    assert result.stdout.count("SKIP") == 1  # 14, scaling consumers: pods, so only against the cluster
-    assert "FAIL" not in result.stdout
-    assert "max queue depth" in result.stdout
-    assert_at_the_baseline(lab)
-    # What failed when checks left their settings behind: exercise 6 right after exercise 13's 32 senders.
-    after = bplab(lab, "check", "13", "6")
-    assert after.returncode == 0, after.stdout + after.stderr
-    assert after.stdout.count("PASS") == 2
+def bplab(
+    lab: Lab | None, *args: str, timeout: float = 300, state: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    command, env = bplab_command(lab, *args, state=state)
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False, env=env)
+
+
+@dataclass
+class BackgroundRun:
+    """`bplab` running on a lab of its own while the module's other tests run: the wall-clock lessons cost the
+    module's time once, not once more after it."""
+
+    lab: Lab
+    process: subprocess.Popen[str]
+
+    def result(self, timeout: float = CHECK_ALL_TIMEOUT) -> subprocess.CompletedProcess[str]:
+        stdout, stderr = self.process.communicate(timeout=timeout)
+        return subprocess.CompletedProcess(self.process.args, self.process.returncode, stdout, stderr)
+
+
+@contextmanager
+def bplab_in_background(
+    log_dir: Path, *args: str, producer_env: dict[str, str] | None = None
+) -> Iterator[BackgroundRun]:
+    with running_lab(log_dir, producer_env=producer_env) as lab:
+        command, env = bplab_command(lab, *args)
+        process = subprocess.Popen(
+            command, cwd=REPO, env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        try:
+            yield BackgroundRun(lab, process)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.communicate()
+
+
+Background = dict[str, BackgroundRun]
+
+
+@pytest.fixture(scope="module")
+def background_checks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Background]:
+    """Started before the module's first test: `check all`, what failed when checks left their settings behind
+    (exercise 6 right after exercise 13's 32 senders), and a check on a lab whose consumer is nowhere, each on its own
+    lab."""
+    nowhere = {"BPLAB_CONSUMER_URL": f"http://127.0.0.1:{free_port()}"}
+    runs = {"all": ("check", "all"), "13 6": ("check", "13", "6"), "failing": ("check", "1")}
+    with ExitStack() as stack:
+        yield {
+            name: stack.enter_context(
+                bplab_in_background(
+                    tmp_path_factory.mktemp("check"), *args, producer_env=nowhere if name == "failing" else None
+                )
+            )
+            for name, args in runs.items()
+        }
+
+
+pytestmark = [pytest.mark.services, pytest.mark.usefixtures("background_checks")]
 
 
 def assert_at_the_baseline(lab: Lab) -> None:
@@ -88,15 +133,6 @@ def test_the_autoscale_check_alone_in_local_mode_says_it_needs_the_cluster(lab: 
     assert result.stderr.strip().count("\n") == 0
     assert "needs the cluster" in result.stderr
     assert "bplab --cluster check 14" in result.stderr
-
-
-def test_a_failing_check_exits_non_zero(tmp_path: Path) -> None:
-    nowhere = {"BPLAB_CONSUMER_URL": f"http://127.0.0.1:{free_port()}"}
-    with running_lab(tmp_path, producer_env=nowhere) as broken:
-        result = bplab(broken, "check", "1")
-    assert result.returncode == 1
-    assert "FAIL max queue depth" in result.stdout
-    assert "sent 0.0 items/s (> 8)" in result.stdout
 
 
 def test_unreachable_lab_is_one_line() -> None:
@@ -172,3 +208,28 @@ def test_make_local_starts_and_ctrl_c_stops_it_without_an_error_line(tmp_path: P
     finally:
         subprocess.run([*tmux_at, "kill-server"], check=False)
     assert not [line for line in lines if "***" in line or "Segmentation" in line or "Error" in line], lines
+
+
+# Last in the module: the background runs have had the module's other tests to get on with.
+def test_check_all_passes_against_local_mode_and_leaves_the_baseline(background_checks: Background) -> None:
+    run = background_checks["all"]
+    result = run.result()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("PASS") == 13
+    assert result.stdout.count("SKIP") == 1  # 14, scaling consumers: pods, so only against the cluster
+    assert "FAIL" not in result.stdout
+    assert "max queue depth" in result.stdout
+    assert_at_the_baseline(run.lab)
+
+
+def test_a_check_right_after_exercise_13s_senders_passes(background_checks: Background) -> None:
+    result = background_checks["13 6"].result()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("PASS") == 2
+
+
+def test_a_failing_check_exits_non_zero(background_checks: Background) -> None:
+    result = background_checks["failing"].result()
+    assert result.returncode == 1
+    assert "FAIL max queue depth" in result.stdout
+    assert "sent 0.0 items/s (> 8)" in result.stdout
