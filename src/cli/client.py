@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.client import HTTPResponse
 from typing import Any
 
 from backpressure_lab.cli.exercises import Burst
 
+RECONNECT_SECONDS = 10.0
+"""How long a service that has answered may refuse connections before a command gives up on it: a Service whose pods
+are being scaled or restarted (exercise 14, the OOM lesson) routes to a leaving pod for a moment. A service that never
+answered fails at once: the lab is not running."""
+RECONNECT_PAUSE_SECONDS = 0.25
+
 
 class LabError(Exception):
     """A problem the user can fix, said in one line."""
+
+
+def _origin(url: str) -> str:
+    return "/".join(url.split("/", 3)[:3])
+
+
+def _transient(error: OSError, request: urllib.request.Request) -> bool:
+    """A refused connection never reached the service, so any request may be sent again; a reset one may have, so
+    only a read or an admin call (both safe to repeat) is."""
+    reason = getattr(error, "reason", error)
+    repeatable = request.get_method() == "GET" or "/admin/" in request.full_url
+    return isinstance(reason, ConnectionRefusedError) or (repeatable and isinstance(reason, ConnectionResetError))
 
 
 @dataclass(frozen=True)
@@ -20,6 +41,25 @@ class LabClient:
     producer_url: str
     consumer_url: str
     token: str | None = None
+    pause: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+    _answered: set[str] = field(default_factory=set, repr=False, compare=False)
+
+    def _open(self, request: urllib.request.Request) -> HTTPResponse:
+        origin = _origin(request.full_url)
+        deadline = time.monotonic() + RECONNECT_SECONDS
+        while True:
+            try:
+                response: HTTPResponse = urllib.request.urlopen(request, timeout=5)
+            except urllib.error.HTTPError:
+                self._answered.add(origin)
+                raise
+            except (urllib.error.URLError, OSError) as error:
+                if origin not in self._answered or not _transient(error, request) or time.monotonic() >= deadline:
+                    raise
+                self.pause(RECONNECT_PAUSE_SECONDS)
+                continue
+            self._answered.add(origin)
+            return response
 
     def _request(self, method: str, url: str, body: object = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
@@ -28,7 +68,7 @@ class LabClient:
             headers["Authorization"] = f"Bearer {self.token}"
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=5) as response:
+            with self._open(request) as response:
                 payload = response.read()
                 return json.loads(payload) if payload.startswith((b"{", b"[")) else payload.decode()
         except urllib.error.HTTPError as error:
@@ -37,9 +77,8 @@ class LabClient:
                 raise LabError(f"{url} needs the admin token: pass --token or set BPLAB_ADMIN_TOKEN") from None
             raise LabError(f"{method} {url} answered {error.code}: {detail}") from None
         except (urllib.error.URLError, OSError) as error:
-            base = url.split("/", 3)[:3]
             raise LabError(
-                f"the lab is not reachable at {'/'.join(base)} ({getattr(error, 'reason', error)}): "
+                f"the lab is not reachable at {_origin(url)} ({getattr(error, 'reason', error)}): "
                 "start it with `make local` (no cluster) or `make up` (kind)"
             ) from None
 
@@ -60,16 +99,16 @@ class LabClient:
             headers={"Content-Type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                status, headers, body = response.status, response.headers, response.read()
+            with self._open(request) as response:
+                status, retry_after, body = response.status, response.headers.get("Retry-After"), response.read()
         except urllib.error.HTTPError as error:
             if error.code != 429:
                 raise LabError(f"POST {request.full_url} answered {error.code}") from None
-            status, headers, body = error.code, error.headers, error.read()
+            status, retry_after, body = error.code, error.headers.get("Retry-After"), error.read()
         except (urllib.error.URLError, OSError) as error:
             raise LabError(f"POST {request.full_url} failed: {getattr(error, 'reason', error)}") from None
         reply = json.loads(body)
-        return Burst(count, status, int(reply["rejected"]), headers.get("Retry-After"))
+        return Burst(count, status, int(reply["rejected"]), retry_after)
 
     def producer_config(self) -> dict[str, Any]:
         """The producer's settings as set (GET /admin/config)."""
