@@ -51,6 +51,14 @@ spec:
         {{- toYaml .values.probes.liveness | nindent 8 }}
       readinessProbe:
         {{- toYaml .values.probes.readiness | nindent 8 }}
+      # A leaving pod stays in its Service's endpoints until kube-proxy has heard that it is terminating: it keeps
+      # serving for 3 s before its SIGTERM, so a client (a learner's curl, the producer's sends) is not routed to a
+      # closed port while the consumers scale down or a rollout replaces a pod. 3 s + the services' 5 s of graceful
+      # stop fit inside terminationGracePeriodSeconds.
+      lifecycle:
+        preStop:
+          sleep:
+            seconds: 3
       resources:
         {{- toYaml .values.resources | nindent 8 }}
       securityContext:
