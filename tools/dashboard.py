@@ -1,6 +1,8 @@
 """Generates the Grafana dashboard "Backpressure Lab" (uid backpressure-lab) that the chart ships.
 
-Run `python tools/dashboard.py > charts/backpressure-lab/dashboards/backpressure-lab.json` (make dashboard);
+ROWS is the one table of panels and queries (titles, descriptions, PromQL, legends, units); Grafana's typed builders
+(grafana-foundation-sdk, its Grafana 11.6 models, pinned in pyproject.toml's dev group) turn it into the JSON model.
+Run `python tools/dashboard.py > charts/backpressure-lab/dashboards/backpressure-lab.json` (make chart-files);
 tests/unit/test_chart_files.py fails when the committed file differs, and tests/prometheus/ runs every query here
 against a real Prometheus scraping real processes.
 """
@@ -11,6 +13,20 @@ import json
 import sys
 from dataclasses import dataclass, field
 from typing import Any
+
+from grafana_foundation_sdk.builders import common, gauge, prometheus, stat, timeseries
+from grafana_foundation_sdk.builders import dashboard as board
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models import dashboard as dashboard_model
+from grafana_foundation_sdk.models.common import LegendDisplayMode, LegendPlacement
+from grafana_foundation_sdk.models.dashboard import (
+    DashboardLinkType,
+    DataSourceRef,
+    Threshold,
+    ThresholdsMode,
+    VariableRefresh,
+)
 
 NS = 'namespace=~"$namespace"'
 PRODUCER = f'service="producer",{NS}'
@@ -27,6 +43,12 @@ class Target:
 
 
 @dataclass
+class Limits:
+    min: float
+    max: float
+
+
+@dataclass
 class Panel:
     title: str
     description: str
@@ -35,7 +57,9 @@ class Panel:
     unit: str = "short"
     width: int = 12
     height: int = 8
-    extra: dict[str, Any] = field(default_factory=dict)
+    limits: Limits | None = None
+    # (value, color) steps from the base (None) up, absolute values.
+    thresholds: list[tuple[float | None, str]] = field(default_factory=list)
 
 
 def quantiles(metric: str, selector: str) -> list[Target]:
@@ -161,23 +185,8 @@ ROWS: list[tuple[str, list[Panel]]] = [
                 kind="gauge",
                 unit="percentunit",
                 width=6,
-                extra={
-                    "fieldConfig": {
-                        "defaults": {
-                            "min": 0,
-                            "max": 1,
-                            "unit": "percentunit",
-                            "thresholds": {
-                                "mode": "absolute",
-                                "steps": [
-                                    {"color": "green", "value": None},
-                                    {"color": "orange", "value": 0.7},
-                                    {"color": "red", "value": 0.9},
-                                ],
-                            },
-                        }
-                    }
-                },
+                limits=Limits(0, 1),
+                thresholds=[(None, "green"), (0.7, "orange"), (0.9, "red")],
             ),
             Panel(
                 "Restarts and OOM Kills",
@@ -329,98 +338,100 @@ ROWS: list[tuple[str, list[Panel]]] = [
 ]
 
 
-def panel_json(panel: Panel, panel_id: int, x: int, y: int) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": panel_id,
-        "type": panel.kind,
-        "title": panel.title,
-        "description": panel.description,
-        "datasource": {"type": "prometheus", "uid": "${datasource}"},
-        "gridPos": {"h": panel.height, "w": panel.width, "x": x, "y": y},
-        "fieldConfig": {"defaults": {"unit": panel.unit}, "overrides": []},
-        "options": {"legend": {"displayMode": "list", "placement": "bottom"}} if panel.kind == "timeseries" else {},
-        "targets": [
-            {
-                "refId": chr(ord("A") + index),
-                "expr": target.expr,
-                "legendFormat": target.legend,
-                "datasource": {"type": "prometheus", "uid": "${datasource}"},
-            }
-            for index, target in enumerate(panel.targets)
-        ],
-    }
-    body.update(panel.extra)
-    return body
+def datasource() -> DataSourceRef:
+    """The Prometheus that the datasource variable names: every panel, query and variable asks it."""
+    return DataSourceRef(type_val="prometheus", uid="${datasource}")
+
+
+def panel_builder(panel: Panel, panel_id: int) -> cogbuilder.Builder[dashboard_model.Panel]:
+    """The SDK builder of one panel: its kind, unit, size and targets (refIds A, B, ... in ROWS' order)."""
+    builder: timeseries.Panel | stat.Panel | gauge.Panel
+    if panel.kind == "timeseries":
+        builder = timeseries.Panel().legend(
+            common.VizLegendOptions()
+            .display_mode(LegendDisplayMode.LIST)
+            .placement(LegendPlacement.BOTTOM)
+            .show_legend(True)
+        )
+    elif panel.kind == "stat":
+        builder = stat.Panel()
+    elif panel.kind == "gauge":
+        builder = gauge.Panel()
+    else:
+        raise ValueError(f"panel {panel.title!r}: no builder for kind {panel.kind!r}")
+    builder = (
+        builder.id(panel_id)
+        .title(panel.title)
+        .description(panel.description)
+        .datasource(datasource())
+        .unit(panel.unit)
+        .span(panel.width)
+        .height(panel.height)
+    )
+    if panel.limits is not None:
+        builder = builder.min(panel.limits.min).max(panel.limits.max)
+    if panel.thresholds:
+        builder = builder.thresholds(
+            board.ThresholdsConfig()
+            .mode(ThresholdsMode.ABSOLUTE)
+            .steps([Threshold(value=value, color=color) for value, color in panel.thresholds])
+        )
+    for index, target in enumerate(panel.targets):
+        builder = builder.with_target(
+            prometheus.Dataquery()
+            .ref_id(chr(ord("A") + index))
+            .expr(target.expr)
+            .legend_format(target.legend)
+            .datasource(datasource())
+        )
+    return builder
+
+
+def dashboard_builder() -> board.Dashboard:
+    """The whole dashboard as the SDK's builder: rows in ROWS' order, each followed by its panels on the grid."""
+    builder = (
+        board.Dashboard("Backpressure Lab")
+        .uid("backpressure-lab")
+        .description("What happens when a producer outpaces its consumer: queue, memory, push-back, OOM kills.")
+        .tags(["backpressure-lab"])
+        .timezone("browser")
+        .version(1)
+        .editable()
+        .refresh("5s")
+        .time("now-15m", "now")
+        .link(
+            board.DashboardLink("Jaeger: producer traces (send_to_consumer)")
+            .type(DashboardLinkType.LINK)
+            .target_blank(True)
+            .icon("external link")
+            .url(f"{JAEGER_URL}/search?service=producer&operation=send_to_consumer")
+        )
+        .with_variable(board.DatasourceVariable("datasource").type("prometheus").label("Prometheus"))
+        .with_variable(
+            board.QueryVariable("namespace")
+            .label("Namespace")
+            .datasource(datasource())
+            .query({"query": "label_values(backpressure_queue_depth, namespace)", "refId": "namespace"})
+            .include_all(True)
+            .multi(True)
+            .all_value(".*")
+            .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+        )
+    )
+    panel_id = 1
+    for row_title, row_panels in ROWS:
+        builder = builder.with_row(board.Row(row_title).id(panel_id).collapsed(False))
+        panel_id += 1
+        for panel in row_panels:
+            builder = builder.with_panel(panel_builder(panel, panel_id))
+            panel_id += 1
+    return builder
 
 
 def dashboard() -> dict[str, Any]:
-    panels: list[dict[str, Any]] = []
-    panel_id, y = 1, 0
-    for row_title, row_panels in ROWS:
-        panels.append(
-            {
-                "id": panel_id,
-                "type": "row",
-                "title": row_title,
-                "collapsed": False,
-                "gridPos": {"h": 1, "w": 24, "x": 0, "y": y},
-                "panels": [],
-            }
-        )
-        panel_id, y, x, row_height = panel_id + 1, y + 1, 0, 0
-        for panel in row_panels:
-            if x + panel.width > 24:
-                x, y, row_height = 0, y + row_height, 0
-            panels.append(panel_json(panel, panel_id, x, y))
-            panel_id, x, row_height = panel_id + 1, x + panel.width, max(row_height, panel.height)
-        y += row_height
-    return {
-        "uid": "backpressure-lab",
-        "title": "Backpressure Lab",
-        "description": "What happens when a producer outpaces its consumer: queue, memory, push-back, OOM kills.",
-        "tags": ["backpressure-lab"],
-        "timezone": "browser",
-        "schemaVersion": 39,
-        "version": 1,
-        "editable": True,
-        "refresh": "5s",
-        "time": {"from": "now-15m", "to": "now"},
-        "links": [
-            {
-                "title": "Jaeger: producer traces (send_to_consumer)",
-                "type": "link",
-                "targetBlank": True,
-                "icon": "external link",
-                "url": f"{JAEGER_URL}/search?service=producer&operation=send_to_consumer",
-            },
-        ],
-        "templating": {
-            "list": [
-                {
-                    "name": "datasource",
-                    "type": "datasource",
-                    "query": "prometheus",
-                    "label": "Prometheus",
-                    "current": {},
-                    "hide": 0,
-                },
-                {
-                    "name": "namespace",
-                    "type": "query",
-                    "label": "Namespace",
-                    "datasource": {"type": "prometheus", "uid": "${datasource}"},
-                    "query": {"query": "label_values(backpressure_queue_depth, namespace)", "refId": "namespace"},
-                    "definition": "label_values(backpressure_queue_depth, namespace)",
-                    "includeAll": True,
-                    "multi": True,
-                    "allValue": ".*",
-                    "refresh": 2,
-                    "current": {},
-                },
-            ]
-        },
-        "panels": panels,
-    }
+    """The dashboard's JSON model, as the chart ships it."""
+    encoded: dict[str, Any] = json.loads(json.dumps(dashboard_builder().build(), cls=JSONEncoder))
+    return encoded
 
 
 def all_queries() -> list[tuple[str, str]]:
