@@ -92,7 +92,8 @@ def test_defaults_render_the_lab_the_operator_jaeger_and_the_admin_secret(defaul
         ("Deployment", name("consumer")), ("Service", name("consumer")),
         ("Deployment", name("operator")), ("ServiceAccount", name("operator")),
         ("Role", name("operator")), ("RoleBinding", name("operator")),
-        ("Deployment", name("jaeger")), ("Service", name("jaeger")), ("ConfigMap", name("jaeger")),
+        ("Deployment", name("jaeger")), ("Service", name("jaeger")), ("Service", name("jaeger-ui")),
+        ("ConfigMap", name("jaeger")),
     }  # fmt: skip
     rendered = kinds_and_names(defaults)
     assert rendered == expected
@@ -239,7 +240,8 @@ def test_no_pod_but_the_operators_mounts_a_service_account_token(defaults: list[
 def test_jaeger_toggle_removes_jaeger_and_its_default_endpoint(helm: Helm) -> None:
     added, removed = diff(helm, {"jaeger.enabled": "false"})
     assert not added
-    assert removed == {("Deployment", name("jaeger")), ("Service", name("jaeger")), ("ConfigMap", name("jaeger"))}
+    assert removed == {("Deployment", name("jaeger")), ("Service", name("jaeger")), ("Service", name("jaeger-ui")),
+                       ("ConfigMap", name("jaeger"))}  # fmt: skip
     # Without the chart's Jaeger there is no default collector: tracing stays off unless an endpoint is given.
     for deployment in service_workloads(render(helm, **{"jaeger.enabled": "false"})).values():
         env = env_of(containers(deployment)[0])
@@ -347,3 +349,12 @@ def test_notes_say_which_integrations_were_wired_and_why(helm: Helm) -> None:
     off = helm.run("install", RELEASE, str(CHART), f"--namespace={NAMESPACE}", "--dry-run=client",
                    "--set=prometheusRule.enabled=false")  # fmt: skip
     assert "PrometheusRule   not wired: prometheusRule.enabled=false\n" in off
+
+
+def test_only_the_node_ports_the_chart_names_are_taken(defaults: list[Manifest]) -> None:
+    """A NodePort Service gives each of its ports a node port: a port without one is drawn at random from the cluster's
+    range and can take one that a later release or another chart names. Every node port the chart asks for is named."""
+    node_services = [m for m in defaults if m["kind"] == "Service" and m["spec"].get("type") == "NodePort"]
+    assert {m["metadata"]["name"] for m in node_services} == {name("producer"), name("consumer"), name("jaeger-ui")}
+    ports = [port for m in node_services for port in m["spec"]["ports"]]
+    assert sorted(port.get("nodePort") for port in ports) == [30800, 30801, 31686]
