@@ -70,6 +70,12 @@ def manifest(manifests: list[dict[str, Any]], kind: str, component: str) -> dict
     return found[0]
 
 
+def cluster_service(manifests: list[dict[str, Any]], component: str) -> dict[str, Any]:
+    """A component's in-cluster (ClusterIP) Service: Jaeger's UI also has a NodePort Service of its own."""
+    services = [m for m in manifests if m["kind"] == "Service" and m["spec"].get("type", "ClusterIP") == "ClusterIP"]
+    return manifest(services, "Service", component)
+
+
 def container_env(manifests: list[dict[str, Any]], component: str) -> dict[str, str]:
     """The plain `value` env of a component's Deployment (valueFrom entries left out)."""
     (container,) = manifest(manifests, "Deployment", component)["spec"]["template"]["spec"]["containers"]

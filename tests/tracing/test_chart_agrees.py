@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests.controlplane.cluster import read_versions
-from tests.tracing.jaeger import CHART_PORTS, container_env, endpoints, manifest
+from tests.tracing.jaeger import CHART_PORTS, cluster_service, container_env, endpoints, manifest
 
 pytestmark = pytest.mark.services
 
@@ -31,7 +31,7 @@ def test_jaeger_config_listens_where_the_chart_says(chart: list[dict[str, Any]],
     }
     for probe in ("livenessProbe", "readinessProbe"):
         assert container[probe]["httpGet"] == {"path": "/status", "port": "health"}  # healthcheckv2's status path
-    service = manifest(chart, "Service", "jaeger")
+    service = cluster_service(chart, "jaeger")
     service_ports = {port["name"]: (port["port"], port["targetPort"]) for port in service["spec"]["ports"]}
     assert service_ports["otlp-http"] == (CHART_PORTS["otlp_http"], "otlp-http")
     assert service_ports["ui"] == (CHART_PORTS["query_http"], "ui")
@@ -57,7 +57,7 @@ def test_jaeger_config_stores_in_memory_and_does_not_trace_itself(chart_jaeger_c
 @pytest.mark.parametrize("component", ["producer", "consumer"])
 def test_services_export_to_the_chart_jaeger_over_otlp_http(chart: list[dict[str, Any]], component: str) -> None:
     env = container_env(chart, component)
-    jaeger_service = manifest(chart, "Service", "jaeger")["metadata"]["name"]
+    jaeger_service = cluster_service(chart, "jaeger")["metadata"]["name"]
     assert env["OTEL_SERVICE_NAME"] == component
     assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://{jaeger_service}:{CHART_PORTS['otlp_http']}"
     # The services' exporter is opentelemetry-exporter-otlp-proto-http: OTLP/HTTP with protobuf bodies.
