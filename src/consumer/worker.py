@@ -9,10 +9,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from opentelemetry import trace
-
 from backpressure_lab.common.rate import RateMeter
 from backpressure_lab.common.settings import apply_changes, as_dict, plain
+from backpressure_lab.common.telemetry import Spans
 from backpressure_lab.consumer.metrics import ConsumerMetrics
 from backpressure_lab.consumer.processing import (
     effective_processing_ms,
@@ -23,8 +22,6 @@ from backpressure_lab.consumer.processing import (
 )
 from backpressure_lab.consumer.recent_ids import RecentIds
 from backpressure_lab.consumer.settings import ConsumerSettings
-
-tracer = trace.get_tracer("backpressure_lab.consumer")
 
 
 @dataclass
@@ -47,6 +44,8 @@ class Consumer:
         self._recent_ids = RecentIds()
         self.meter = RateMeter()
         self._random = random.Random()
+        self._spans = Spans("backpressure_lab.consumer")
+        self.metrics.in_flight.set_function(lambda: self.in_flight)  # read when /metrics is scraped
         self._publish()
 
     def update(self, changes: dict[str, Any]) -> ConsumerSettings:
@@ -66,12 +65,10 @@ class Consumer:
         if self.in_flight >= self.settings.concurrency:
             return False
         self.in_flight += 1
-        self.metrics.in_flight.inc()
         return True
 
     def leave(self) -> None:
         self.in_flight -= 1
-        self.metrics.in_flight.dec()
 
     def refuse(self) -> int:
         """Count a 503 and return the Retry-After to send: about one processing time, in whole seconds."""
@@ -87,8 +84,8 @@ class Consumer:
         """Process one item in a slot taken with `try_enter`."""
         seconds = processing_seconds(self.settings, self._random.random())
         started = time.monotonic()
-        with tracer.start_as_current_span("process_item") as span:
-            if span.is_recording():
+        with self._spans.start("process_item") as span:
+            if span is not None and span.is_recording():
                 span.set_attributes({"item.id": item_id, "processing.seconds": seconds})
             await asyncio.sleep(seconds)
         finished = time.monotonic()

@@ -10,17 +10,15 @@ import time
 from dataclasses import dataclass
 
 import aiohttp
-from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
+from backpressure_lab.common.telemetry import Spans
 from backpressure_lab.producer.consumers import ConsumerEndpoints
 from backpressure_lab.producer.items import WorkItem
 from backpressure_lab.producer.pipeline import Pipeline
 from backpressure_lab.producer.retry import backoff_seconds, is_retryable, parse_retry_after
 from backpressure_lab.producer.send_gate import SendGate
 from backpressure_lab.producer.tallies import Tally
-
-tracer = trace.get_tracer("backpressure_lab.producer")
 
 
 @dataclass(frozen=True)
@@ -39,6 +37,8 @@ class Delivery:
         self.session = session
         self.consumers = consumers
         self._random = random.Random()
+        self._spans = Spans("backpressure_lab.producer")
+        self._timeout = aiohttp.ClientTimeout(total=pipeline.settings.send_timeout_ms / 1000.0)
 
     async def deliver(self, item: WorkItem) -> None:
         pipeline = self.pipeline
@@ -46,9 +46,9 @@ class Delivery:
         waited = time.monotonic() - item.enqueued_at
         pipeline.metrics.queue_wait.observe(waited)
         dequeued_ns = time.time_ns()
-        with tracer.start_as_current_span("send_to_consumer", start_time=item.enqueued_at_ns) as span:
-            if span.is_recording():
-                tracer.start_span("queue_wait", start_time=item.enqueued_at_ns).end(end_time=dequeued_ns)
+        with self._spans.start("send_to_consumer", start_time=item.enqueued_at_ns) as span:
+            if span is not None and span.is_recording():
+                self._spans.record("queue_wait", item.enqueued_at_ns, dequeued_ns)
                 span.set_attributes(
                     {
                         "item.id": item.id,
@@ -61,26 +61,26 @@ class Delivery:
                 {"id": item.id, "created_at": item.created_at, "payload": item.payload, "queue_latency_seconds": waited}
             ).encode()
             outcome = await self._attempts(body, span)
-            if span.is_recording():
+            if span is not None and span.is_recording():
                 span.set_attribute("send.outcome", outcome)
                 if outcome != "sent":
                     span.set_status(Status(StatusCode.ERROR, f"item {outcome}"))
 
-    async def _attempts(self, body: bytes, span: Span) -> str:
+    async def _attempts(self, body: bytes, span: Span | None) -> str:
         pipeline = self.pipeline
         attempt = 0
         while True:
             attempt += 1
             # One span per attempt, parent of the HTTP client span: its number, the response and what came of it.
-            with tracer.start_as_current_span("send_attempt") as attempt_span:
+            with self._spans.start("send_attempt") as attempt_span:
                 result = await self._send_once(body)
                 outcome = self._attempt_outcome(result, attempt)
-                if attempt_span.is_recording():
+                if attempt_span is not None and attempt_span.is_recording():
                     attempt_span.set_attributes(
                         {"send.attempt": attempt, "send.response": result.code, "send.attempt.outcome": outcome}
                     )
             pipeline.metrics.responded(result.code)
-            if span.is_recording():
+            if span is not None and span.is_recording():
                 span.set_attribute("send.attempts", attempt)
             if outcome == "sent":
                 pipeline.dispatch.delivered(Tally.SENT)
@@ -103,11 +103,10 @@ class Delivery:
 
     async def _send_once(self, body: bytes) -> Attempt:
         metrics = self.pipeline.metrics
-        timeout = aiohttp.ClientTimeout(total=self.pipeline.settings.send_timeout_ms / 1000.0)
+        timeout = self._send_timeout()
         await self.gate.acquire()
         consumer = self.consumers.acquire()
         self.pipeline.in_flight += 1
-        metrics.items_in_flight.inc()
         started = time.monotonic()
         code = "error"
         try:
@@ -127,8 +126,13 @@ class Delivery:
             self.consumers.release(consumer)
             metrics.send_duration.observe(finished - started)
             self.pipeline.in_flight -= 1
-            metrics.items_in_flight.dec()
             await self.gate.release(code, finished - started, finished)
+
+    def _send_timeout(self) -> aiohttp.ClientTimeout:
+        seconds = self.pipeline.settings.send_timeout_ms / 1000.0
+        if self._timeout.total != seconds:
+            self._timeout = aiohttp.ClientTimeout(total=seconds)
+        return self._timeout
 
 
 def _code(status: int) -> str:

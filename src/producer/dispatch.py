@@ -30,7 +30,6 @@ class Dispatch:
         here, at dequeue, and counted as expired (low priority first)."""
         while True:
             item = await self._queue.get()
-            self._metrics.show_queue(len(self._queue), self._queue.memory_bytes)
             now = time.monotonic()
             wait = now - item.enqueued_at
             self._measures.littles_law.departed(now, wait)
@@ -45,19 +44,16 @@ class Dispatch:
                     continue
             self.served_waits.add(now, wait)
             self.in_delivery += 1
-            self._metrics.in_delivery.inc()
             return item
 
     def delivered(self, ending: Tally) -> None:
         """An item from `next_item` reached its ending (SENT or DROPPED)."""
         self._measures.tallies.add(ending)
         self.in_delivery -= 1
-        self._metrics.in_delivery.dec()
 
     def clear_queue(self) -> int:
         removed = self._queue.clear()
         self._measures.tallies.add(Tally.CLEARED, removed)
         self._measures.littles_law.reset()
-        self._metrics.show_queue(len(self._queue), self._queue.memory_bytes)
         release_free_heap()
         return removed

@@ -103,7 +103,6 @@ class Intake:
             self._measures.tallies.add(Tally.PRODUCED)
             self._measures.priorities.add(priority, "produced")
             self._measures.littles_law.arrived(time.monotonic())
-            self._metrics.show_queue(len(self._queue), self._queue.memory_bytes)
         elif decision is Admission.REJECT:
             self._reject(priority)
         return decision, token_wait

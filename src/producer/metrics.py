@@ -50,6 +50,7 @@ class ProducerMetrics:
         )
         self.rate_limit_tokens = gauge("backpressure_rate_limit_tokens", "Tokens in the rate limiter's bucket")
         self.retries = counter("backpressure_send_retries", "Send attempts that were retries of a failed send")
+        self._responses_by_code: dict[str, Counter] = {}
         self.send_responses = Counter(
             "backpressure_send_responses",
             "Send attempts by the consumer's answer (2xx, 429, 503, error, timeout)",
@@ -116,16 +117,14 @@ class ProducerMetrics:
             registry=registry,
         )
 
-    def show_queue(self, depth: int, memory_bytes: int) -> None:
-        """The queue's gauges, set at every change: /metrics never shows a depth the queue no longer has."""
-        self.queue_depth.set(depth)
-        self.queue_memory.set(memory_bytes)
-
     def priority_outcome(self, priority: str, outcome: str, amount: int = 1) -> None:
         self.by_priority.labels(SERVICE, priority, outcome).inc(amount)
 
     def responded(self, code: str) -> None:
-        self.send_responses.labels(SERVICE, code).inc()
+        counter = self._responses_by_code.get(code)
+        if counter is None:  # a few codes in all (2xx, 429, 503, error, timeout, ...): looked up once each
+            counter = self._responses_by_code[code] = self.send_responses.labels(SERVICE, code)
+        counter.inc()
 
     def pushed_back(self, code: int) -> None:
         self.overload_responses.labels(SERVICE, str(code)).inc()

@@ -53,6 +53,12 @@ class Pipeline:
         self.dispatch = Dispatch(self.live, self.queue, self.codel, self.measures, metrics)
         self.in_flight = 0
         """Sends awaiting a consumer's answer (the sender counts them)."""
+        # Read when /metrics is scraped, so a gauge never shows a figure the producer no longer has, and the
+        # per-item path pays nothing for them.
+        metrics.queue_depth.set_function(lambda: len(self.queue))
+        metrics.queue_memory.set_function(lambda: self.queue.memory_bytes)
+        metrics.items_in_flight.set_function(lambda: self.in_flight)
+        metrics.in_delivery.set_function(lambda: self.dispatch.in_delivery)
 
     @property
     def settings(self) -> ProducerSettings:
@@ -72,7 +78,6 @@ class Pipeline:
         self.tallies.add(Tally.REJECTED, evicted)
         self.tallies.add(Tally.EVICTED, evicted)
         self.measures.littles_law.reset()
-        self.metrics.show_queue(len(self.queue), self.queue.memory_bytes)
         self.live.replace(new)
         self.queue.notify_space()
         return SettingsOutcome(new, evicted)
@@ -86,5 +91,4 @@ class Pipeline:
         self.metrics.littles_arrival_rate.set(law.arrival_rate)
         self.metrics.littles_wait.set(law.mean_wait)
         self.metrics.littles_predicted_depth.set(law.predicted_depth)
-        self.metrics.show_queue(len(self.queue), self.queue.memory_bytes)
         return law

@@ -24,6 +24,9 @@ class SendGate:
         self._metrics = metrics
         self._in_flight = 0
         self._changed = asyncio.Condition()
+        self._waiting = 0
+        metrics.rtt.labels("producer", "short").set_function(lambda: self.short_rtt)
+        metrics.rtt.labels("producer", "long").set_function(lambda: self.long_rtt)
         self._consumers = 1
         self._mode = ""
         self._algorithm: AimdLimit | GradientLimit | None = None
@@ -60,8 +63,16 @@ class SendGate:
         return min(self._algorithm.current, self.maximum)
 
     async def acquire(self) -> None:
+        # One event loop: a free slot is taken without the condition's lock, as a woken waiter would take it.
+        if self._in_flight < self.limit():
+            self._in_flight += 1
+            return
         async with self._changed:
-            await self._changed.wait_for(lambda: self._in_flight < self.limit())
+            self._waiting += 1
+            try:
+                await self._changed.wait_for(lambda: self._in_flight < self.limit())
+            finally:
+                self._waiting -= 1
             self._in_flight += 1
 
     async def release(self, code: str, rtt: float, now: float) -> None:
@@ -69,13 +80,13 @@ class SendGate:
         if code == "2xx":
             self.short_rtt = rtt if self.short_rtt == 0 else self.short_rtt + SHORT_RTT_WEIGHT * (rtt - self.short_rtt)
             self.long_rtt = rtt if self.long_rtt == 0 else self.long_rtt + LONG_RTT_WEIGHT * (rtt - self.long_rtt)
-            self._metrics.rtt.labels("producer", "short").set(self.short_rtt)
-            self._metrics.rtt.labels("producer", "long").set(self.long_rtt)
             if self._algorithm is not None:
                 self._algorithm.on_success(rtt, now)
         elif code in OVERLOAD_CODES and self._algorithm is not None:
             self._algorithm.on_overload(now)
-        self._metrics.concurrency_limit.set(self.limit())
-        async with self._changed:
-            self._in_flight -= 1
-            self._changed.notify_all()
+        if self._algorithm is not None:  # only a learning algorithm moves the limit between reconfigures
+            self._metrics.concurrency_limit.set(self.limit())
+        self._in_flight -= 1
+        if self._waiting:
+            async with self._changed:
+                self._changed.notify_all()
