@@ -111,9 +111,12 @@ class ConsumerEndpoints:
     def acquire(self) -> str:
         """The consumer for the next send: the fewest in flight, ties taken in turn."""
         urls = self.urls
-        start = next(self._turn) % len(urls)
-        rotated = urls[start:] + urls[:start]
-        chosen = min(rotated, key=lambda url: self._in_flight.get(url, 0))
+        if len(urls) == 1:
+            chosen = urls[0]
+        else:
+            start = next(self._turn) % len(urls)
+            rotated = urls[start:] + urls[:start]
+            chosen = min(rotated, key=lambda url: self._in_flight.get(url, 0))
         self._in_flight[chosen] = self._in_flight.get(chosen, 0) + 1
         return chosen
 

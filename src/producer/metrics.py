@@ -86,6 +86,7 @@ class ProducerMetrics:
             "backpressure_items_in_delivery",
             "Items taken from the queue whose delivery has not ended (sending, waiting for a send slot or to retry)",
         )
+        self._by_priority_outcome: dict[tuple[str, str], Counter] = {}
         self.by_priority = Counter(
             "backpressure_priority_items",
             "Items by priority and what happened to them (produced, rejected, expired)",
@@ -118,7 +119,10 @@ class ProducerMetrics:
         )
 
     def priority_outcome(self, priority: str, outcome: str, amount: int = 1) -> None:
-        self.by_priority.labels(SERVICE, priority, outcome).inc(amount)
+        counter = self._by_priority_outcome.get((priority, outcome))
+        if counter is None:
+            counter = self._by_priority_outcome[priority, outcome] = self.by_priority.labels(SERVICE, priority, outcome)
+        counter.inc(amount)
 
     def responded(self, code: str) -> None:
         counter = self._responses_by_code.get(code)

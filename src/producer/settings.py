@@ -18,6 +18,9 @@ class QueueMode(StrEnum):
     WATERMARKS = "watermarks"
 
 
+_MODES = {mode.value: mode for mode in QueueMode}
+
+
 # 64 KiB per item: under a 256 MiB limit with the consumer slowed 5x (2 items/s drained), an unbounded queue grows
 # by 8 items/s at 10/s (OOM in about 7 minutes) and by 48 items/s at 50/s (about 70 seconds). bench/oom.py measures it.
 DEFAULT_PAYLOAD_BYTES = 65536
@@ -133,4 +136,4 @@ class ProducerSettings:
 
     @property
     def mode(self) -> QueueMode:
-        return QueueMode(self.queue_mode)
+        return _MODES[self.queue_mode]  # read several times per item: a dict, not the enum's lookup by value
