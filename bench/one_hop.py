@@ -4,7 +4,7 @@ Ceiling: an aiohttp client sending the lab's item shape (id, created_at, a 1 KiB
 Starlette + uvicorn server with N requests in flight. Lab: the producer drains a backlog of the same items to the
 consumer (processing 0 ms, tracing off), N sends in flight, the consumer's concurrency above N. Same payload, same
 concurrency, same interpreter and libraries. Prints both rates and their ratio for each N, and the machine.
-Run: .venv/bin/python bench/one_hop.py [--items 20000] [--in-flight 1 16 64]
+Run: .venv/bin/python bench/one_hop.py [--items 20000] [--in-flight 1 16 64] [--rounds 3] [--profile]
 """
 
 from __future__ import annotations
@@ -12,56 +12,109 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import cpu_profile
 from bench.machine import describe
 from tests.ports import free_port
-from tests.services.lab import REPO, call, running_lab, settings_env, wait_until
+from tests.services.lab import REPO, Service, call, running_lab, settings_env, wait_until
 
 PAYLOAD_BYTES = 1024
+PROFILE_SECONDS = 4
+
+
+def new_body() -> bytes:
+    """The item as the lab's producer makes and sends it: a fresh id, clock reading and payload, encoded per send."""
+    item = {"id": str(uuid.uuid4()), "created_at": time.time(), "payload": "x" * PAYLOAD_BYTES}
+    return json.dumps({**item, "queue_latency_seconds": 0.0}).encode()
+
+
+@dataclass(frozen=True)
+class Run:
+    rate: float
+    """Items (requests) per second."""
+    sender_cpu: float
+    """CPU seconds per item of the sending process: the bare client, or the producer (its intake included)."""
+    receiver_cpu: float
+    """CPU seconds per item of the bare server, or of the consumer."""
+    profiles: dict[str, cpu_profile.Profile]
+    """With --profile: where each process spent its CPU during the run, by process name."""
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def bare_rate(url: str, items: int, in_flight: int) -> float:
-    payload = "x" * PAYLOAD_BYTES
-    bodies = [
-        json.dumps({"id": str(uuid.uuid4()), "created_at": time.time(), "payload": payload}).encode()
-        for _ in range(items)
-    ]
-    next_body = iter(bodies)
+    remaining = iter(range(items))
     connector = aiohttp.TCPConnector(limit=in_flight)
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def sender() -> None:
-            for body in next_body:
-                async with session.post(url, data=body, headers={"Content-Type": "application/json"}) as response:
-                    json.loads(await response.read())
+            for _ in remaining:
+                async with session.post(url, data=new_body(), headers={"Content-Type": "application/json"}) as answer:
+                    json.loads(await answer.read())
 
         started = time.monotonic()
         await asyncio.gather(*(sender() for _ in range(in_flight)))
         return items / (time.monotonic() - started)
 
 
-def ceiling(items: int, in_flight: int) -> float:
+class Profiler:
+    """py-spy on the named processes for PROFILE_SECONDS, from `start` on; nothing when not asked for."""
+
+    def __init__(self, directory: Path | None, pids: dict[str, int]) -> None:
+        self._directory, self._pids = directory, pids
+        self._recorders: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> None:
+        if self._directory is not None:
+            self._recorders = [
+                cpu_profile.start(pid, PROFILE_SECONDS, self._directory / f"{name}.raw")
+                for name, pid in self._pids.items()
+            ]
+
+    def profiles(self) -> dict[str, cpu_profile.Profile]:
+        if self._directory is None:
+            return {}
+        for recorder in self._recorders:
+            recorder.wait(timeout=60)
+        directory = self._directory
+        return {name: cpu_profile.read(directory / f"{name}.raw", PROFILE_SECONDS) for name in self._pids}
+
+
+def ceiling(items: int, in_flight: int, profile: Path | None) -> Run:
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "bench.bare_server", str(port)], cwd=REPO, start_new_session=True)
     try:
         assert wait_until(lambda: call("POST", f"http://127.0.0.1:{port}/process", {"id": "w"}).status == 200, 20)
-        return asyncio.run(bare_rate(f"http://127.0.0.1:{port}/process", items, in_flight))
+        profiler = Profiler(profile, {"bare server": server.pid})
+        client_before, server_before = time.process_time(), cpu_seconds(server.pid)
+        profiler.start()
+        rate = asyncio.run(bare_rate(f"http://127.0.0.1:{port}/process", items, in_flight))
+        client, server_cpu = time.process_time() - client_before, cpu_seconds(server.pid) - server_before
+        return Run(rate, client / items, server_cpu / items, profiler.profiles())
     finally:
         server.terminate()
         server.wait(timeout=10)
 
 
-def lab_rate(items: int, in_flight: int) -> float:
+def lab_rate(items: int, in_flight: int, profile: Path | None) -> Run:
     paused = f"producer: {{production_rate: 0, payload_bytes: {PAYLOAD_BYTES}}}\n"
     with (
         tempfile.TemporaryDirectory() as directory,
@@ -71,32 +124,84 @@ def lab_rate(items: int, in_flight: int) -> float:
         lab.producer.admin("/admin/config", {"sender_concurrency": in_flight})
         time.sleep(1)
         before = lab.producer.status()["stats"]
+        pids = {"producer": lab.producer.process.pid, "consumer": lab.consumer.process.pid}
+        profiler = Profiler(profile, pids)
+        producer_before, consumer_before = cpu_seconds(pids["producer"]), cpu_seconds(pids["consumer"])
         started = time.monotonic()
+        profiler.start()
         # The backlog arrives in /produce bursts (4,096 items at most each); the senders drain it meanwhile.
         produced = 0
         while produced < items:
             produced += lab.producer.post("/produce", {"count": min(4096, items - produced)}).body["produced"]
+        rate = items / (drained_after(lab.producer, before["sent"], items) - started)
+        producer, consumer = (
+            cpu_seconds(pids["producer"]) - producer_before,
+            cpu_seconds(pids["consumer"]) - consumer_before,
+        )
+        return Run(rate, producer / items, consumer / items, profiler.profiles())
 
-        def drained() -> bool:
-            stats = lab.producer.status()["stats"]
-            return bool(stats["sent"] - before["sent"] >= items)
 
-        assert wait_until(drained, timeout=600, interval=0.05), "the backlog did not drain"
-        return items / (time.monotonic() - started)
+def drained_after(producer: Service, sent_before: int, items: int) -> float:
+    """When the producer had sent `items` more than `sent_before`. /status is read twice a second until the last 5 %
+    of the backlog, then every 20 ms: a /status costs the producer a sort of its recent waits, and read at 20 Hz
+    throughout, the benchmark's own polling took a tenth of the producer's CPU."""
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        left = sent_before + items - producer.status()["stats"]["sent"]
+        if left <= 0:
+            return time.monotonic()
+        time.sleep(0.5 if left > 0.05 * items else 0.02)
+    raise AssertionError("the backlog did not drain within 600 s")
+
+
+def measure_pairs(items: int, in_flight: int, rounds: int, profile: Path | None) -> list[tuple[Run, Run]]:
+    """`rounds` pairs of runs, bare then lab, each pair back to back: this VM's speed drifts by tens of percent over
+    minutes, so a ratio is only fair between runs a few seconds apart. Profiles come from the first pair."""
+    pairs = []
+    for index in range(rounds):
+        sampled = profile if index == 0 else None
+        pairs.append((ceiling(items, in_flight, sampled), lab_rate(items, in_flight, sampled)))
+    return pairs
+
+
+def report(in_flight: int, pairs: list[tuple[Run, Run]]) -> None:
+    ratios = [lab.rate / bare.rate for bare, lab in pairs]
+    bare = statistics.median(pair[0].rate for pair in pairs)
+    lab = statistics.median(pair[1].rate for pair in pairs)
+    each = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+    print(
+        f"{in_flight:>3} in flight: bare one hop {bare:,.0f} req/s, lab drain {lab:,.0f} items/s (medians of ", end=""
+    )
+    print(f"{len(pairs)}); ratio {statistics.median(ratios):.2f} (median of the pairs: {each})")
+
+    def micros(values: Iterable[float]) -> str:
+        return f"{statistics.median(values) * 1e6:.0f} µs"
+
+    print(f"    CPU per item: bare client {micros(b.sender_cpu for b, _ in pairs)}, ", end="")
+    print(f"producer {micros(lab.sender_cpu for _, lab in pairs)}; bare server ", end="")
+    print(f"{micros(b.receiver_cpu for b, _ in pairs)}, consumer {micros(lab.receiver_cpu for _, lab in pairs)}")
+    first_bare, first_lab = pairs[0]
+    for name, found in {**first_bare.profiles, **first_lab.profiles}.items():
+        shares = ", ".join(f"{where} {share:.0%}" for where, share in found.top(8))
+        print(f"    {name} ({found.busy:.2f} cores busy): {shares}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=20_000)
     parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--rounds", type=int, default=3, help="pairs of runs (bare, lab) per in-flight figure")
+    parser.add_argument(
+        "--profile", action="store_true", help=f"py-spy each service for {PROFILE_SECONDS:g} s of the first pair"
+    )
     args = parser.parse_args()
     print(describe())
     print(f"{args.items} items of {PAYLOAD_BYTES} B, JSON both ways, tracing off, processing 0 ms")
     for in_flight in args.in_flight:
-        bare = ceiling(args.items, in_flight)
-        lab = lab_rate(args.items, in_flight)
-        print(f"{in_flight:>3} in flight: bare one hop {bare:,.0f} req/s, lab drain {lab:,.0f} items/s, ", end="")
-        print(f"ratio {lab / bare:.2f}")
+        with tempfile.TemporaryDirectory() as directory:
+            report(
+                in_flight, measure_pairs(args.items, in_flight, args.rounds, Path(directory) if args.profile else None)
+            )
 
 
 if __name__ == "__main__":

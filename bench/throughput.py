@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from backpressure_lab.producer.routes import MAX_PRODUCE_BYTES
 from bench.machine import describe
 from tests.services.lab import Lab, running_lab, settings_env, wait_until
 
@@ -45,15 +46,15 @@ def drain_rate(lab: Lab, items: int, sender_concurrency: int, processing_ms: flo
     return items / elapsed
 
 
-def admission_seconds(lab: Lab, payload_bytes: int) -> float:
+def admission_seconds(lab: Lab, payload_bytes: int, count: int) -> float:
     lab.producer.admin("/admin/config", {"payload_bytes": payload_bytes, "sender_concurrency": 1})
     lab.consumer.admin("/admin/config", {"processing_time_ms": 60000, "concurrency": 1})
     timings = []
     for _ in range(3):
         started = time.monotonic()
-        reply = lab.producer.post("/produce", {"count": 10_000})
+        reply = lab.producer.post("/produce", {"count": count})
         timings.append(time.monotonic() - started)
-        assert reply.body["produced"] == 10_000, reply
+        assert reply.body["produced"] == count, reply
         lab.producer.admin("/admin/clear-queue", {})
     return statistics.median(timings)
 
@@ -91,10 +92,11 @@ def main() -> None:
                     f"throughput: processing {processing_ms:g} ms, sender concurrency {concurrency:2d}: "
                     f"{rate:7.0f} items/s ({items} items)"
                 )
-        for payload in (256, 65536):
-            seconds = admission_seconds(lab, payload)
+        # One /produce adds at most MAX_PRODUCE_BYTES of payload: 10,000 small items, or 4,096 of 64 KiB.
+        for payload, count in ((256, 10_000), (65536, MAX_PRODUCE_BYTES // 65536)):
+            seconds = admission_seconds(lab, payload, count)
             print(
-                f"admission: 10,000 items of {payload} B payload via POST /produce: "
+                f"admission: {count:,} items of {payload} B payload via POST /produce: "
                 f"{seconds * 1000:.0f} ms (median of 3)"
             )
 
