@@ -13,7 +13,6 @@ import base64
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ import yaml
 from backpressure_lab.operator.kube import KubeWriter
 from tests.chart.helm import CHART, REPO, Helm, find, is_hook, set_args
 from tests.controlplane.cluster import ControlPlane, ControlPlaneError
+from tests.waiting import poll
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.timeout(300)]
 
@@ -77,33 +77,35 @@ def failed_creates(plane: ControlPlane, namespace: str) -> list[str]:
 
 def wait_for_replica_set_pods(plane: ControlPlane, namespace: str, instance: str) -> dict[str, int]:
     """Every Deployment of the release has as many Pods as replicas; fails with the FailedCreate events if not."""
-    deadline = time.monotonic() + PODS_TIMEOUT
     wanted = deployment_replicas(plane, namespace, instance)
     assert wanted, "the release has no Deployments"
-    while time.monotonic() < deadline:
-        pods = pods_by_owner_component(plane, namespace, instance)
-        if pods == wanted:
-            assert not failed_creates(plane, namespace)
-            return pods
-        time.sleep(0.5)
-    pytest.fail(
-        f"Pods {pods_by_owner_component(plane, namespace, instance)} != replicas {wanted} after {PODS_TIMEOUT:.0f} s;"
-        f" FailedCreate events: {failed_creates(plane, namespace)}"
+    pods = poll(
+        lambda: pods_by_owner_component(plane, namespace, instance),
+        timeout=PODS_TIMEOUT,
+        interval=0.5,
+        until=lambda found: found == wanted,
     )
+    if not pods.done:
+        pytest.fail(
+            f"Pods {pods.last} != replicas {wanted} after {PODS_TIMEOUT:.0f} s;"
+            f" FailedCreate events: {failed_creates(plane, namespace)}"
+        )
+    assert not failed_creates(plane, namespace)
+    return wanted
 
 
 def wait_until_gone(plane: ControlPlane, namespace: str, instance: str, timeout: float = 60.0) -> None:
     kinds = "deployments,replicasets,pods,services,secrets,configmaps,servicemonitors,prometheusrules"
-    left = ""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        left = plane.kubectl(
+    left = poll(
+        lambda: plane.kubectl(
             "get", kinds, "-n", namespace, "-l", f"app.kubernetes.io/instance={instance}", "-o", "name"
-        )
-        if not left.strip():
-            return
-        time.sleep(0.5)
-    pytest.fail(f"left after uninstall ({timeout:.0f} s): {left}")
+        ).strip(),
+        timeout=timeout,
+        interval=0.5,
+        until=lambda names: not names,
+    )
+    if not left.done:
+        pytest.fail(f"left after uninstall ({timeout:.0f} s): {left.last}")
 
 
 def admin_token(plane: ControlPlane, namespace: str, secret: str) -> str:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.waiting import poll
+
 ROOT = Path(__file__).resolve().parents[2]
 TOOLS = ROOT / "tools" / "docker"
 IMAGE = os.environ.get("BPLAB_IMAGE", "backpressure-lab:test")
@@ -229,16 +231,20 @@ def post(url: str, body: Mapping[str, Any] | None = None, timeout: float = 5.0) 
 
 def wait_http(url: str, timeout: float = 60.0) -> float:
     """Poll `url` until it answers 2xx; return the seconds it took. Raises TimeoutError."""
-    start = time.monotonic()
-    last: Exception | None = None
-    while time.monotonic() - start < timeout:
+    errors: list[Exception] = []
+
+    def answers() -> bool:
         try:
             get(url, timeout=2.0)
-            return time.monotonic() - start
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, json.JSONDecodeError) as exc:
-            last = exc
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s (last error: {last})")
+            errors.append(exc)
+            return False
+        return True
+
+    waited = poll(answers, timeout=timeout, interval=0.1)
+    if not waited.done:
+        raise TimeoutError(f"{url} did not answer within {timeout:.0f} s (last error: {errors[-1:]})")
+    return waited.seconds
 
 
 # ------------------------------------------------------------------------------------------------------------ the lab
@@ -422,12 +428,12 @@ def drive_to_oom(the_lab: Lab, rate: float, *, slow_factor: float = 5.0, timeout
     else:
         raise TimeoutError(f"no OOM kill within {timeout:.0f} s at {rate}/s")
     # The die event carries the exit code and the exact time; State.ExitCode is reset once the restart runs.
-    deadline = time.monotonic() + 30
-    die: Json | None = None
-    while die is None and time.monotonic() < deadline:
-        die = next((e for e in docker.events(container_id, begin_wall) if e.get("Action") == "die"), None)
-        if die is None:
-            time.sleep(0.5)
+    die = poll(
+        lambda: next((e for e in docker.events(container_id, begin_wall) if e.get("Action") == "die"), None),
+        timeout=30,
+        interval=0.5,
+        until=lambda event: event is not None,
+    ).last
     if die is None:
         raise DockerError("the producer stopped but docker reported no 'die' event")
     died_at = float(die["timeNano"]) / 1e9
@@ -444,15 +450,19 @@ def drive_to_oom(the_lab: Lab, rate: float, *, slow_factor: float = 5.0, timeout
 
 def wait_restarted(the_lab: Lab, timeout: float = 60.0) -> float:
     """Wait until the restarted producer answers again; return the seconds it took."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if the_lab.docker.inspect(the_lab.producer)["State"]["Running"]:
-            with suppress(Exception):
-                the_lab.producer_url = f"http://127.0.0.1:{the_lab.docker.host_port(the_lab.producer, 8000)}"
-                wait_http(f"{the_lab.producer_url}/health", max(1.0, timeout - (time.monotonic() - start)))
-                return time.monotonic() - start
-        time.sleep(0.5)
-    raise TimeoutError(f"the producer did not come back within {timeout:.0f} s")
+
+    def answers_again() -> bool:
+        if not the_lab.docker.inspect(the_lab.producer)["State"]["Running"]:
+            return False
+        # The restarted container may publish the port anew: read it on every try.
+        the_lab.producer_url = f"http://127.0.0.1:{the_lab.docker.host_port(the_lab.producer, 8000)}"
+        get(f"{the_lab.producer_url}/health", timeout=2.0)
+        return True
+
+    waited = poll(answers_again, timeout=timeout, interval=0.5, not_yet=(Exception,))
+    if not waited.done:
+        raise TimeoutError(f"the producer did not come back within {timeout:.0f} s")
+    return waited.seconds
 
 
 def early_estimate(estimates: Sequence[tuple[float, float]], after: float = 10.0) -> tuple[float, float] | None:

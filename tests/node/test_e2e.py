@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from backpressure_lab.cli.exercises import exercise
-from tests.controlplane.cluster import cache_root, read_versions
+from tests.controlplane.cluster import read_versions
 from tests.node.conftest import NODE, NODE_CHECKS, ROOT, STATE, E2eRun, stop_node
+from tests.tool_cache import cached_binary, cached_helm
 
 pytestmark = [pytest.mark.node, pytest.mark.timeout(3300)]
 
@@ -76,7 +77,7 @@ def test_restarted_producer_runs_the_current_settings(e2e: E2eRun) -> None:
 
 def node_kubectl(*args: str) -> subprocess.CompletedProcess[str]:
     """The pinned kubectl with the node's admin kubeconfig, from the repository root (as a learner types it)."""
-    kubectl = cache_root() / f"kubernetes-{read_versions()['KUBERNETES_VERSION']}" / "bin" / "kubectl"
+    kubectl = cached_binary("kubernetes", "KUBERNETES_VERSION", "kubectl")
     return subprocess.run([str(kubectl), f"--kubeconfig={STATE / 'admin.kubeconfig'}", *args],
                           capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)  # fmt: skip
 
@@ -105,9 +106,8 @@ def test_the_readme_apply_prints_one_line_and_kubectl_wait_returns_within_2_s(e2
 
 def test_helm_test_passes_again_on_the_current_generation(e2e: E2eRun) -> None:
     """After the changes above, helm test's config check (every pod on the current generation) still passes."""
-    helm = cache_root() / f"helm-{read_versions()['HELM_VERSION']}" / "bin" / "helm"
     command = [
-        str(helm),
+        str(cached_helm()),
         f"--kubeconfig={STATE / 'admin.kubeconfig'}",
         "test",
         "backpressure-lab",
