@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Generic, TypeVar
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, ProcessCollector, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -27,6 +32,30 @@ class ServiceMetricFactory:
 
     def gauge(self, name: str, documentation: str) -> Gauge:
         return Gauge(name, documentation, SERVICE_LABEL, registry=self.registry).labels(self.service)
+
+
+K = TypeVar("K", bound=str)
+
+
+class TotalsCollector(Collector, Generic[K]):
+    """Counters whose values are a service's own running totals, read at each scrape. /status and /metrics then show
+    the same numbers by construction, and counting an item costs a dict update, not a locked counter per total."""
+
+    def __init__(
+        self, service: str, totals: Callable[[], Mapping[K, float]], described: Mapping[K, tuple[str, str]]
+    ) -> None:
+        self._service = service
+        self._totals = totals
+        self._described = described
+        """Each total's key: (metric name without _total, help text)."""
+        self._created = time.time()
+
+    def collect(self) -> Iterator[Metric]:
+        totals = self._totals()
+        for key, (name, documentation) in self._described.items():
+            family = CounterMetricFamily(name, documentation, labels=SERVICE_LABEL)
+            family.add_metric([self._service], totals[key], created=self._created)
+            yield family
 
 
 def new_registry() -> CollectorRegistry:

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from backpressure_lab.common.metrics import DURATION_BUCKETS, SERVICE_LABEL, ServiceMetricFactory
+from backpressure_lab.common.metrics import DURATION_BUCKETS, SERVICE_LABEL, ServiceMetricFactory, TotalsCollector
 
 SERVICE = "consumer"
+COUNTERS = {
+    "processed": ("backpressure_items_processed", "Items processed"),
+    "failed": ("backpressure_items_failed", "Items that could not be processed (bad request body)"),
+    "duplicates": (
+        "backpressure_items_duplicate",
+        "Items processed again: a retried send whose first copy was processed",
+    ),
+}
+"""The consumer's counts (keys of `Consumer.counts()`) and their Prometheus counters: the original lab's names."""
 
 
 class ConsumerMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
-        make = ServiceMetricFactory(registry, SERVICE)
-        counter, gauge = make.counter, make.gauge
+        self._registry = registry
+        gauge = ServiceMetricFactory(registry, SERVICE).gauge
 
-        self.processed = counter("backpressure_items_processed", "Items processed")
-        self.failed = counter("backpressure_items_failed", "Items that could not be processed (bad request body)")
-        self.duplicates = counter(
-            "backpressure_items_duplicate", "Items processed again: a retried send whose first copy was processed"
-        )
         self.in_flight = gauge("backpressure_items_in_flight", "Items being processed now")
         self.configured_processing_time = gauge(
             "backpressure_configured_processing_time_ms", "Mean processing time per item, slow-down included"
@@ -41,3 +47,7 @@ class ConsumerMetrics:
         self.max_throughput = gauge(
             "backpressure_consumer_max_throughput", "Items per second the consumer can finish at full concurrency"
         )
+
+    def export_counts(self, counts: Callable[[], Mapping[str, float]]) -> None:
+        """Export the consumer's own counts, read at each scrape: /status and /metrics show the same numbers."""
+        self._registry.register(TotalsCollector(SERVICE, counts, COUNTERS))

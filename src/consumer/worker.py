@@ -46,6 +46,7 @@ class Consumer:
         self._random = random.Random()
         self._spans = Spans("backpressure_lab.consumer")
         self.metrics.in_flight.set_function(lambda: self.in_flight)  # read when /metrics is scraped
+        metrics.export_counts(self.counts)
         self._publish()
 
     def update(self, changes: dict[str, Any]) -> ConsumerSettings:
@@ -78,7 +79,6 @@ class Consumer:
 
     def count_failure(self) -> None:
         self.failed += 1
-        self.metrics.failed.inc()
 
     async def process(self, item_id: str) -> float:
         """Process one item in a slot taken with `try_enter`."""
@@ -90,13 +90,14 @@ class Consumer:
             await asyncio.sleep(seconds)
         finished = time.monotonic()
         self.processed += 1
-        self.metrics.processed.inc()
         if self._recent_ids.seen_before(item_id):
             self.duplicates += 1
-            self.metrics.duplicates.inc()
         self.metrics.processing_duration.observe(finished - started)
         self.meter.add(finished)
         return finished - started
+
+    def counts(self) -> dict[str, int]:
+        return {"processed": self.processed, "failed": self.failed, "duplicates": self.duplicates}
 
     def throughput(self) -> float:
         rate = self.meter.per_second(time.monotonic())

@@ -11,17 +11,12 @@ SERVICE = "producer"
 
 class ProducerMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        """The counts of items' fates register their own collector here (tallies.py)."""
         make = ServiceMetricFactory(registry, SERVICE)
-        counter, gauge = make.counter, make.gauge
+        gauge = make.gauge
 
         # The original lab's metrics, same names and meaning.
-        self.produced = counter("backpressure_items_produced", "Items admitted into the queue")
-        self.sent = counter("backpressure_items_sent", "Items the consumer accepted")
-        self.rejected = counter("backpressure_items_rejected", "Items refused admission or evicted from a full queue")
-        self.dropped = counter("backpressure_items_dropped", "Items given up after the retry budget was spent")
-        self.rate_limit_delays = counter(
-            "backpressure_rate_limit_delays", "Items the generator had to hold back until a rate-limit token was free"
-        )
         self.queue_depth = gauge("backpressure_queue_depth", "Items waiting in the producer's queue")
         self.queue_memory = gauge("backpressure_queue_memory_bytes", "Measured bytes held by the queued items")
         self.process_memory = gauge("backpressure_process_memory_bytes", "Current resident memory (RSS, not peak)")
@@ -42,14 +37,7 @@ class ProducerMetrics:
         ).labels(SERVICE)
 
         # What the fixes add.
-        self.rate_limit_wait_seconds = counter(
-            "backpressure_rate_limit_wait_seconds", "Seconds the generator spent waiting for rate-limit tokens"
-        )
-        self.queue_full_wait_seconds = counter(
-            "backpressure_queue_full_wait_seconds", "Seconds the generator spent waiting for space (block mode)"
-        )
         self.rate_limit_tokens = gauge("backpressure_rate_limit_tokens", "Tokens in the rate limiter's bucket")
-        self.retries = counter("backpressure_send_retries", "Send attempts that were retries of a failed send")
         self._responses_by_code: dict[str, Counter] = {}
         self.send_responses = Counter(
             "backpressure_send_responses",
@@ -74,14 +62,8 @@ class ProducerMetrics:
         self.production_rate = gauge("backpressure_production_rate", "Configured items per second")
 
         # Beyond the original: CoDel, priorities, watermarks, Little's law.
-        self.expired = counter("backpressure_items_expired", "Items CoDel shed at dequeue after waiting too long")
         # Every other way an admitted item leaves, so that produced = sent + dropped + expired + evicted + cleared +
         # queued + in delivery holds from /metrics alone (tallies.py).
-        self.evicted = counter(
-            "backpressure_items_evicted",
-            "Admitted items removed again: by a smaller capacity or for a high-priority one",
-        )
-        self.cleared = counter("backpressure_items_cleared", "Items removed by POST /admin/clear-queue")
         self.in_delivery = gauge(
             "backpressure_items_in_delivery",
             "Items taken from the queue whose delivery has not ended (sending, waiting for a send slot or to retry)",

@@ -1,9 +1,9 @@
 """The producer's running counts: what became of its items, and how long the generator waited.
 
 Every count is a `Tally`, so a misspelt count is a type error rather than a count that silently stays 0, and each one
-feeds `/status` (`stats`) and its Prometheus counter from this one place. An item the producer admitted ends in
-exactly one of SENT, DROPPED, EXPIRED, EVICTED or CLEARED, or is still queued or in delivery: that is the identity
-`unaccounted()` checks (0 whenever the counts are whole).
+is one number that `/status` (`stats`) shows and `/metrics` exports (read at each scrape, common/metrics.py). An item
+the producer admitted ends in exactly one of SENT, DROPPED, EXPIRED, EVICTED or CLEARED, or is still queued or in
+delivery: that is the identity `unaccounted()` checks (0 whenever the counts are whole).
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from prometheus_client import Counter
-
+from backpressure_lab.common.metrics import TotalsCollector
 from backpressure_lab.producer.littles_law import LittlesLawMeter
-from backpressure_lab.producer.metrics import ProducerMetrics
+from backpressure_lab.producer.metrics import SERVICE, ProducerMetrics
 
 
 class Tally(StrEnum):
@@ -43,27 +42,41 @@ ENDINGS = (Tally.SENT, Tally.DROPPED, Tally.EXPIRED, Tally.EVICTED, Tally.CLEARE
 """Where an admitted item ends: in exactly one of these, unless it is still queued or in delivery."""
 
 
+COUNTERS: dict[Tally, tuple[str, str]] = {
+    Tally.PRODUCED: ("backpressure_items_produced", "Items admitted into the queue"),
+    Tally.SENT: ("backpressure_items_sent", "Items the consumer accepted"),
+    Tally.REJECTED: ("backpressure_items_rejected", "Items refused admission or evicted from a full queue"),
+    Tally.DROPPED: ("backpressure_items_dropped", "Items given up after the retry budget was spent"),
+    Tally.RATE_LIMIT_DELAYS: (
+        "backpressure_rate_limit_delays",
+        "Items the generator had to hold back until a rate-limit token was free",
+    ),
+    Tally.RATE_LIMIT_WAIT_SECONDS: (
+        "backpressure_rate_limit_wait_seconds",
+        "Seconds the generator spent waiting for rate-limit tokens",
+    ),
+    Tally.QUEUE_FULL_WAIT_SECONDS: (
+        "backpressure_queue_full_wait_seconds",
+        "Seconds the generator spent waiting for space (block mode)",
+    ),
+    Tally.RETRIES: ("backpressure_send_retries", "Send attempts that were retries of a failed send"),
+    Tally.EXPIRED: ("backpressure_items_expired", "Items CoDel shed at dequeue after waiting too long"),
+    Tally.EVICTED: (
+        "backpressure_items_evicted",
+        "Admitted items removed again: by a smaller capacity or for a high-priority one",
+    ),
+    Tally.CLEARED: ("backpressure_items_cleared", "Items removed by POST /admin/clear-queue"),
+}
+"""Each tally's Prometheus counter (name without _total, help): the original lab's names where it had them."""
+
+
 class Tallies:
     def __init__(self, metrics: ProducerMetrics) -> None:
         self._totals: dict[Tally, float] = dict.fromkeys(Tally, 0)
-        self._counters: dict[Tally, Counter] = {
-            Tally.PRODUCED: metrics.produced,
-            Tally.SENT: metrics.sent,
-            Tally.REJECTED: metrics.rejected,
-            Tally.DROPPED: metrics.dropped,
-            Tally.EXPIRED: metrics.expired,
-            Tally.EVICTED: metrics.evicted,
-            Tally.CLEARED: metrics.cleared,
-            Tally.RETRIES: metrics.retries,
-            Tally.RATE_LIMIT_DELAYS: metrics.rate_limit_delays,
-            Tally.RATE_LIMIT_WAIT_SECONDS: metrics.rate_limit_wait_seconds,
-            Tally.QUEUE_FULL_WAIT_SECONDS: metrics.queue_full_wait_seconds,
-        }
+        metrics.registry.register(TotalsCollector(SERVICE, lambda: self._totals, COUNTERS))
 
     def add(self, tally: Tally, amount: float = 1) -> None:
-        if amount:
-            self._totals[tally] += amount
-            self._counters[tally].inc(amount)
+        self._totals[tally] += amount
 
     def __getitem__(self, tally: Tally) -> float:
         return self._totals[tally]
