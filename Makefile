@@ -60,22 +60,27 @@ lint: install ## ruff (lint + format check), mypy --strict, import layers (lint-
 local: $(VENV)/.runtime ## Producer on :8000 and consumer on :8001 on localhost, as in the original lab (Ctrl-C stops both)
 	@tools/local.sh $(BIN)/python
 
-##@ The lab on a cluster: CLUSTER=kind (default; Docker and the internet) or CLUSTER=local (this machine's own node, root)
-# kind: a kind cluster with kube-prometheus-stack (tools/kind/). local: a real single node on this machine (kubelet,
+##@ The lab on a cluster: CLUSTER=kind (default; Docker and the internet) or CLUSTER=node (this machine's own node, root)
+# kind: a kind cluster with kube-prometheus-stack (tools/kind/). node: a real single node on this machine (kubelet,
 # containerd, the control plane, CoreDNS; no registry needed, no Prometheus/Grafana; tools/node/, docs/node.md).
 CLUSTER ?= kind
-cluster_scripts = tools/$(if $(filter kind,$(CLUSTER)),kind,$(if $(filter local,$(CLUSTER)),node,$(error CLUSTER must be kind or local, not "$(CLUSTER)")))
+# CLUSTER=local was this profile's first name, easily taken for `make local` (two processes, no Kubernetes).
+ifeq ($(CLUSTER),local)
+$(info CLUSTER=local was renamed CLUSTER=node (`make local` is the two-process lab); running CLUSTER=node)
+override CLUSTER := node
+endif
+cluster_scripts = tools/$(if $(filter kind,$(CLUSTER)),kind,$(if $(filter node,$(CLUSTER)),node,$(error CLUSTER must be kind or node, not "$(CLUSTER)")))
 
 .PHONY: up
-up: $(VENV)/.runtime ## Bring the lab up (CLUSTER=kind: kind + kube-prometheus-stack + Jaeger + the lab; CLUSTER=local: this node); print the URLs (idempotent)
+up: $(VENV)/.runtime ## Bring the lab up (CLUSTER=kind: kind + kube-prometheus-stack + Jaeger + the lab; CLUSTER=node: this machine's node); print the URLs (idempotent)
 	@$(cluster_scripts)/up.sh
 
 .PHONY: down
-down: ## Remove the cluster (CLUSTER=kind: delete the kind cluster; CLUSTER=local: stop the node, leave nothing running)
+down: ## Remove the cluster (CLUSTER=kind: delete the kind cluster; CLUSTER=node: stop the node, leave nothing running)
 	@$(cluster_scripts)/down.sh
 
 .PHONY: e2e
-e2e: install ## End to end on CLUSTER (kind|local): make up, helm test, bplab checks, the OOM lesson in kubectl describe and events
+e2e: install ## End to end on CLUSTER (kind|node): make up, helm test, bplab checks, the OOM lesson in kubectl describe and events
 	@$(cluster_scripts)/e2e.sh
 
 .PHONY: image

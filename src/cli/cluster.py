@@ -12,7 +12,7 @@ from typing import Any
 from backpressure_lab.cli.client import LabError
 from backpressure_lab.cli.exercises import CONFIG_NAME, Exercise
 
-# The lab's kubectl contexts: kind's (`make up`) and this machine's single node's (`make up CLUSTER=local`).
+# The lab's kubectl contexts: kind's (`make up`) and this machine's single node's (`make up CLUSTER=node`).
 EXPECTED_CONTEXT_PREFIXES = ("kind-backpressure-lab", "bplab-local")
 
 

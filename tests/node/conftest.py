@@ -1,13 +1,13 @@
 """The node tier: the lab on a real single Kubernetes node on this machine (tools/node/, docs/node.md).
 
-One node per session: the module fixture `e2e` runs `tools/node/e2e.sh` (what `make e2e CLUSTER=local` runs) once with
+One node per session: the module fixture `e2e` runs `tools/node/e2e.sh` (what `make e2e CLUSTER=node` runs) once with
 KEEP=1 and hands its log to the tests, which assert on what it established; the node is stopped at the end of the
 module whatever happened (and `test_stop_leaves_nothing` proves the stop). The project's image is built by the
 containers tier's code (tests/containers/lab.py, via tools/node/image.py) in the containers tier's Docker daemon
 (the `docker` fixture: reused when it runs, started here otherwise and stopped at the end).
 
 Prerequisites (root, containerd, runc, CNI plugins, conntrack, the pinned binaries from `make tools`) are checked by
-tools/node/common.sh's `missing_prerequisite`, the same check `make up CLUSTER=local` makes: outside CI the tier
+tools/node/common.sh's `missing_prerequisite`, the same check `make up CLUSTER=node` makes: outside CI the tier
 skips with its one line, under CI=true it fails.
 """
 
@@ -38,7 +38,7 @@ STATE = Path(os.environ.get("BPLAB_NODE_DIR", "/var/lib/bplab-node"))
 # only) and one that sets both services and is read through the NodePort by a client (15, push-back). Every check
 # starts from the baseline the operator applied, so `helm test` and these three cover the path from a manifest to both
 # pods; every other check is a lesson of the services themselves and runs once, in the services tier (tests/cli).
-# `make e2e CLUSTER=local` itself checks them all.
+# `make e2e CLUSTER=node` itself checks them all.
 NODE_CHECKS = ("4", "14", "15")
 E2E_TIMEOUT = 2700.0  # up (image build, node start) + helm test + every exercise check + the OOM lesson: ~10 min
 FIGURES: dict[str, str] = {}

@@ -1,4 +1,4 @@
-"""The lab on this machine's real node, end to end: what `make e2e CLUSTER=local` establishes, one assertion each.
+"""The lab on this machine's real node, end to end: what `make e2e CLUSTER=node` establishes, one assertion each.
 
 All tests read one run of tools/node/e2e.sh (the module fixture `e2e`); the last one stops the node and proves that
 nothing of it is left.

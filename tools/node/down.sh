@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make down CLUSTER=local`: stop the single node and everything in it (pods, components, network, cgroups, iptables
+# `make down CLUSTER=node`: stop the single node and everything in it (pods, components, network, cgroups, iptables
 # rules; tools/node/stop.sh). Images stay imported and the PKI/config in $BPLAB_NODE_DIR stays for the next start.
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"

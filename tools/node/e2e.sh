@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make e2e CLUSTER=local`: the lab end to end on this machine's single node, with the same checks as on kind:
-#   make up CLUSTER=local (node + chart) -> every pod Running -> helm test -> `bplab --cluster check all` (every
+# `make e2e CLUSTER=node`: the lab end to end on this machine's single node, with the same checks as on kind:
+#   make up CLUSTER=node (node + chart) -> every pod Running -> helm test -> `bplab --cluster check all` (every
 #   exercise's promise, applied with kubectl) -> the OOM lesson (tools/lib/oom-lesson.sh: OOMKilled in kubectl
 #   describe, the restart count up, the operator's OOMKilled event, the restarted pod on the current settings).
 # Lines starting with "e2e: " are the facts it established (tests/node reads them). On failure it dumps pods, events,
@@ -27,13 +27,13 @@ dump() {
 finish() {
   local code=$?
   (( code == 0 )) || dump
-  if [[ ${KEEP:-0} == 1 ]]; then echo "KEEP=1: the node keeps running (make down CLUSTER=local stops it)"; else "$here/down.sh"; fi
+  if [[ ${KEEP:-0} == 1 ]]; then echo "KEEP=1: the node keeps running (make down CLUSTER=node stops it)"; else "$here/down.sh"; fi
   exit "$code"
 }
 trap finish EXIT
 use_node
 
-step "make up CLUSTER=local"
+step "make up CLUSTER=node"
 "$here/up.sh" | while IFS= read -r line; do
   echo "$line"; if [[ $line == "node ready in "* ]]; then fact "$line"; fi
 done

@@ -5,7 +5,7 @@
                                        # iptables chains, the node bridge); safe to run any time, idempotent
     python3 tools/node/node.py leftovers   # JSON of whatever of the node is still there; exit 1 if anything
 
-`tools/node/start.sh` / `tools/node/stop.sh` run `up` in the background with a pidfile; `make up CLUSTER=local`
+`tools/node/start.sh` / `tools/node/stop.sh` run `up` in the background with a pidfile; `make up CLUSTER=node`
 (tools/node/up.sh) adds the images and the lab's chart on top.
 
 Everything this starts comes from the pinned releases (versions.env) built by tools/build-tools.sh (`make tools`), and

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# `make up CLUSTER=local`: the lab on a real single Kubernetes node on this machine, without kind or a registry
+# `make up CLUSTER=node`: the lab on a real single Kubernetes node on this machine, without kind or a registry
 # (docs/node.md). Idempotent: a running node and release are reused and repaired.
 #   1. the pinned binaries (`make tools`, built here when Go is there) and Debian's containerd, runc, CNI plugins
 #   2. the project's image built with Docker (tools/node/image.py) and the node's images packed (tools/node/images.sh)
 #   3. the node (tools/node/start.sh): containerd, etcd, kube-apiserver, controller-manager, scheduler, kubelet,
 #      kube-proxy, CoreDNS
-#   4. the chart, with tools/node/values-local.yaml (no Prometheus/Grafana in this profile)
+#   4. the chart, with tools/node/values-node.yaml (no Prometheus/Grafana in this profile)
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -37,7 +37,7 @@ kubectl label namespace "$NAMESPACE" pod-security.kubernetes.io/enforce=restrict
 kubectl apply --server-side --force-conflicts -f "$root/charts/backpressure-lab/crds/" >/dev/null
 start=$(date +%s)
 timeout 600 helm upgrade --install "$RELEASE" "$root/charts/backpressure-lab" --namespace "$NAMESPACE" \
-  --values "$here/values-local.yaml" \
+  --values "$here/values-node.yaml" \
   --set producer.image.repository="$repository" --set consumer.image.repository="$repository" \
   --set operator.image.repository="$repository" \
   --set producer.image.tag="$tag" --set consumer.image.tag="$tag" --set operator.image.tag="$tag" \
