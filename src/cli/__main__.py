@@ -17,6 +17,7 @@ from backpressure_lab.cli.client import LabClient, LabError
 from backpressure_lab.cli.cluster import Cluster
 from backpressure_lab.cli.exercises import EXERCISES, Exercise, exercise
 from backpressure_lab.cli.hints import forget, next_hint
+from backpressure_lab.cli.tour import Tour, Where
 from backpressure_lab.cli.views import History, status_view, take_snapshot, watch_view
 
 STATUS_RATE_SECONDS = 1.0
@@ -54,6 +55,12 @@ def parser() -> argparse.ArgumentParser:
         "solve", help="apply exactly what an exercise needs, check it, and leave it applied (bplab reset undoes it)"
     )
     solve.add_argument("exercise", help="an exercise number")
+    tour = commands.add_parser(
+        "tour", help="the exercises in order: what to type, a watch until it takes effect, the check, what it showed"
+    )
+    tour.add_argument("--from", dest="first", type=int, default=1, help="start (or resume) at this exercise")
+    tour.add_argument("--to", dest="last", type=int, default=None, help="stop after this exercise")
+    tour.add_argument("--wait", type=float, default=None, help="seconds to wait for each change (default: no limit)")
     return root
 
 
@@ -100,6 +107,8 @@ def run(args: argparse.Namespace, client: LabClient, cluster: Cluster | None, co
         console.print("the lab is at the baseline (exercise 1's settings), with an empty queue")
     elif args.command == "solve":
         return solve(client, cluster, console, args.exercise)
+    elif args.command == "tour":
+        return tour(client, cluster, console, args)
     else:
         return check(client, cluster, console, args.exercise)
     return 0
@@ -172,6 +181,22 @@ def solve(client: LabClient, cluster: Cluster | None, console: Console, which: s
     console.print(("[green]PASS[/green] " if seen.passed else "[red]FAIL[/red] ") + seen.figures)
     console.print(f"The lab now runs exercise {item.number}'s settings; `bplab reset` returns it to the baseline.")
     return 0 if seen.passed else 1
+
+
+def tour(client: LabClient, cluster: Cluster | None, console: Console, args: argparse.Namespace) -> int:
+    numbers = [item.number for item in EXERCISES]
+    for flag, number in (("--from", args.first), ("--to", args.last)):
+        if number is not None and number not in numbers:
+            raise LabError(f"{flag} {number}: there is no such exercise (they are {numbers[0]} to {numbers[-1]})")
+    last = numbers[-1] if args.last is None else args.last
+    where = Where(None if cluster is None else cluster.namespace, client.producer_url, client.consumer_url)
+
+    def show(command: str) -> None:
+        console.print(command, markup=False, highlight=False, soft_wrap=True)
+
+    guide = Tour(client, where, _applier(client, cluster), console.print, show,
+                 None if cluster is None else cluster.scale_consumers, args.wait)  # fmt: skip
+    return guide.run([item for item in EXERCISES if args.first <= item.number <= last])
 
 
 def _applier(client: LabClient, cluster: Cluster | None) -> Apply:

@@ -116,6 +116,12 @@ class LabClient:
         config: dict[str, Any] = reply["config"]
         return config
 
+    def consumer_config(self) -> dict[str, Any]:
+        """The consumer's settings as set (GET /admin/config)."""
+        reply: dict[str, Any] = self._request("GET", self.consumer_url + "/admin/config")
+        config: dict[str, Any] = reply["config"]
+        return config
+
     def metrics(self, which: str) -> str:
         text: str = self._request("GET", (self.producer_url if which == "producer" else self.consumer_url) + "/metrics")
         return text
