@@ -4,7 +4,7 @@ Ceiling: an aiohttp client sending the lab's item shape (id, created_at, a 1 KiB
 Starlette + uvicorn server with N requests in flight. Lab: the producer drains a backlog of the same items to the
 consumer (processing 0 ms, tracing off), N sends in flight, the consumer's concurrency above N. Same payload, same
 concurrency, same interpreter and libraries. Prints both rates and their ratio for each N, and the machine.
-Run: .venv/bin/python bench/one_hop.py [--items 20000] [--in-flight 1 16 64] [--rounds 3] [--profile]
+Run: .venv/bin/python bench/one_hop.py [--items 20000] [--in-flight 1 16 64] [--rounds 3] [--pin] [--profile]
 """
 
 from __future__ import annotations
@@ -98,11 +98,28 @@ class Profiler:
         return {name: cpu_profile.read(directory / f"{name}.raw", PROFILE_SECONDS) for name in self._pids}
 
 
-def ceiling(items: int, in_flight: int, profile: Path | None) -> Run:
+@dataclass(frozen=True)
+class Cores:
+    """Which core each side runs on (`--pin`): the sender (the bare client, which is this process, or the producer)
+    on one, the receiver (the bare server or the consumer) on the other. Unpinned, the scheduler may put both sides and
+    the benchmark's own polling on one core for a while, one more source of the pairs' spread."""
+
+    sender: set[int] | None = None
+    receiver: set[int] | None = None
+
+    def place(self, pid: int, side: set[int] | None) -> None:
+        if side is not None:
+            os.sched_setaffinity(pid, side)
+
+
+def ceiling(items: int, in_flight: int, profile: Path | None, cores: Cores) -> Run:
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "bench.bare_server", str(port)], cwd=REPO, start_new_session=True)
+    everywhere = os.sched_getaffinity(0)
     try:
         assert wait_until(lambda: call("POST", f"http://127.0.0.1:{port}/process", {"id": "w"}).status == 200, 20)
+        cores.place(server.pid, cores.receiver)
+        cores.place(0, cores.sender)
         profiler = Profiler(profile, {"bare server": server.pid})
         client_before, server_before = time.process_time(), cpu_seconds(server.pid)
         profiler.start()
@@ -110,11 +127,12 @@ def ceiling(items: int, in_flight: int, profile: Path | None) -> Run:
         client, server_cpu = time.process_time() - client_before, cpu_seconds(server.pid) - server_before
         return Run(rate, client / items, server_cpu / items, profiler.profiles())
     finally:
+        os.sched_setaffinity(0, everywhere)
         server.terminate()
         server.wait(timeout=10)
 
 
-def lab_rate(items: int, in_flight: int, profile: Path | None) -> Run:
+def lab_rate(items: int, in_flight: int, profile: Path | None, cores: Cores) -> Run:
     paused = f"producer: {{production_rate: 0, payload_bytes: {PAYLOAD_BYTES}}}\n"
     with (
         tempfile.TemporaryDirectory() as directory,
@@ -125,6 +143,8 @@ def lab_rate(items: int, in_flight: int, profile: Path | None) -> Run:
         time.sleep(1)
         before = lab.producer.status()["stats"]
         pids = {"producer": lab.producer.process.pid, "consumer": lab.consumer.process.pid}
+        cores.place(pids["producer"], cores.sender)
+        cores.place(pids["consumer"], cores.receiver)
         profiler = Profiler(profile, pids)
         producer_before, consumer_before = cpu_seconds(pids["producer"]), cpu_seconds(pids["consumer"])
         started = time.monotonic()
@@ -154,13 +174,13 @@ def drained_after(producer: Service, sent_before: int, items: int) -> float:
     raise AssertionError("the backlog did not drain within 600 s")
 
 
-def measure_pairs(items: int, in_flight: int, rounds: int, profile: Path | None) -> list[tuple[Run, Run]]:
+def measure_pairs(items: int, in_flight: int, rounds: int, profile: Path | None, cores: Cores) -> list[tuple[Run, Run]]:
     """`rounds` pairs of runs, bare then lab, each pair back to back: this VM's speed drifts by tens of percent over
     minutes, so a ratio is only fair between runs a few seconds apart. Profiles come from the first pair."""
     pairs = []
     for index in range(rounds):
         sampled = profile if index == 0 else None
-        pairs.append((ceiling(items, in_flight, sampled), lab_rate(items, in_flight, sampled)))
+        pairs.append((ceiling(items, in_flight, sampled, cores), lab_rate(items, in_flight, sampled, cores)))
     return pairs
 
 
@@ -192,16 +212,23 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--rounds", type=int, default=3, help="pairs of runs (bare, lab) per in-flight figure")
     parser.add_argument(
+        "--pin", action="store_true", help="the sending side on the first core, the receiving side on the second"
+    )
+    parser.add_argument(
         "--profile", action="store_true", help=f"py-spy each service for {PROFILE_SECONDS:g} s of the first pair"
     )
     args = parser.parse_args()
     print(describe())
-    print(f"{args.items} items of {PAYLOAD_BYTES} B, JSON both ways, tracing off, processing 0 ms")
+    available = sorted(os.sched_getaffinity(0))
+    if args.pin and len(available) < 2:
+        parser.error("--pin needs two cores")
+    cores = Cores({available[0]}, {available[1]}) if args.pin else Cores()
+    pinned = f", sender on core {available[0]}, receiver on core {available[1]}" if args.pin else ""
+    print(f"{args.items} items of {PAYLOAD_BYTES} B, JSON both ways, tracing off, processing 0 ms{pinned}")
     for in_flight in args.in_flight:
         with tempfile.TemporaryDirectory() as directory:
-            report(
-                in_flight, measure_pairs(args.items, in_flight, args.rounds, Path(directory) if args.profile else None)
-            )
+            profile = Path(directory) if args.profile else None
+            report(in_flight, measure_pairs(args.items, in_flight, args.rounds, profile, cores))
 
 
 if __name__ == "__main__":
