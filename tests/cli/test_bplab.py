@@ -15,6 +15,7 @@ import pytest
 from backpressure_lab.common.settings import as_dict
 from backpressure_lab.consumer.settings import ConsumerSettings
 from backpressure_lab.producer.settings import ProducerSettings
+from tests.cli.terminal import bplab_line, terminal
 from tests.ports import free_port, free_ports
 from tests.services.lab import REPO, Lab, call, running_lab, wait_until
 from tests.tiers import require_tool
@@ -156,26 +157,11 @@ def test_status_summarises_both_services_with_rates_and_returns(lab: Lab) -> Non
 
 
 def test_watch_renders_in_a_real_terminal(lab: Lab) -> None:
-    tmux = require_tool("tmux", "apt-get install tmux")
-    session = f"bplab-{free_port()}"
     lab.consumer.admin("/admin/slow-down", {"factor": 5})
-    command = (
-        f"cd {REPO} && PYTHONPATH={REPO} {sys.executable} -m backpressure_lab.cli "
-        f"--producer {lab.producer.url} --consumer {lab.consumer.url} watch --interval 0.25 --duration 30"
-    )
-    subprocess.run([tmux, "new-session", "-d", "-s", session, "-x", "100", "-y", "20", command], check=True)
-
-    def capture() -> str:
-        return subprocess.run(
-            [tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True, check=True
-        ).stdout
-
-    try:
+    with terminal(bplab_line(lab, "watch", "--interval", "0.25", "--duration", "30"), 100, 20) as pane:
         # What the view shows once it has a few seconds of history: a sparkline and a measured processed rate.
-        wait_until(lambda: bool(re.search(r"processed [1-9]\d*\.\d", capture())), timeout=30)
-        screen = capture()
-    finally:
-        subprocess.run([tmux, "kill-session", "-t", session], check=False)
+        wait_until(lambda: bool(re.search(r"processed [1-9]\d*\.\d", pane.screen())), timeout=30)
+        screen = pane.screen()
     assert "backpressure-lab" in screen
     assert "mode unbounded" in screen
     assert any(block in screen for block in "▁▂▃▄▅▆▇█"), screen

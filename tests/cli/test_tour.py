@@ -6,49 +6,37 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 
+from tests.cli.terminal import bplab_line, terminal
 from tests.cli.test_bplab import bplab
-from tests.ports import free_port
-from tests.services.lab import REPO, Lab, wait_until
-from tests.tiers import require_tool
+from tests.services.lab import Lab, wait_until
 
 TOUR_TIMEOUT = 240.0
 
 
 def test_the_tour_waits_for_the_learners_change_checks_it_and_moves_on(lab: Lab) -> None:
-    tmux = require_tool("tmux", "apt-get install tmux")
-    session = f"tour-{free_port()}"
-    command = (
-        f"cd {REPO} && PYTHONPATH={REPO} {sys.executable} -m backpressure_lab.cli --producer {lab.producer.url} "
-        f"--consumer {lab.consumer.url} tour --from 4 --to 5; echo TOUR-EXIT $?; sleep 600"
-    )
-    subprocess.run([tmux, "new-session", "-d", "-s", session, "-x", "250", "-y", "60", command], check=True)
+    line = bplab_line(lab, "tour", "--from", "4", "--to", "5") + "; echo TOUR-EXIT $?; sleep 600"
+    with terminal(line, 250, 60) as pane:
 
-    def screen() -> str:
-        return subprocess.run(
-            [tmux, "capture-pane", "-p", "-J", "-S", "-200", "-t", session], capture_output=True, text=True, check=True
-        ).stdout
+        def type_what_the_tour_shows(exercise: str) -> None:
+            """The learner types the commands shown under the exercise's title, in another terminal."""
 
-    def type_what_the_tour_shows(exercise: str) -> None:
-        """The learner types the commands shown under the exercise's title, in another terminal."""
-        assert wait_until(lambda: exercise in screen() and "Waiting for your change" in screen(), 60), screen()
-        shown = screen().split(exercise, 1)[1]
-        typed = [line.strip() for line in shown.splitlines() if line.strip().startswith("curl ")]
-        assert typed, shown
-        for line in typed:
-            subprocess.run(line, shell=True, check=True, capture_output=True, timeout=30)
+            def shown() -> str:
+                return pane.screen().split(exercise, 1)[-1]
 
-    try:
-        wait_until(lambda: "Waiting for your change" in screen(), 60)
+            assert wait_until(lambda: "Waiting for your change" in shown(), 60), pane.screen()
+            typed = [line.strip() for line in shown().splitlines() if line.strip().startswith("curl ")]
+            assert typed, shown()
+            for command in typed:
+                subprocess.run(command, shell=True, check=True, capture_output=True, timeout=30)
+
+        assert wait_until(lambda: "Waiting for your change" in pane.screen(), 60), pane.screen()
         assert lab.producer.get("/admin/config")["config"]["queue_mode"] == "unbounded"  # it applied nothing itself
         type_what_the_tour_shows("Exercise 4: bounded queue")
-        assert wait_until(lambda: screen().count("What you saw") >= 1, TOUR_TIMEOUT), screen()
+        assert wait_until(lambda: "What you saw" in pane.screen(), TOUR_TIMEOUT), pane.screen()
         type_what_the_tour_shows("Exercise 5: rate limiting")
-        assert wait_until(lambda: "TOUR-EXIT" in screen(), TOUR_TIMEOUT), screen()
-        final = screen()
-    finally:
-        subprocess.run([tmux, "kill-session", "-t", session], check=False)
+        assert wait_until(lambda: "TOUR-EXIT" in pane.screen(), TOUR_TIMEOUT), pane.screen()
+        final = pane.screen()
     assert final.count("Your change is live: checking.") == 2, final
     assert len(re.findall(r"PASS What you saw: \S", final)) == 2, final
     assert "The tour is over. Every check passed." in final
