@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 from backpressure_lab.cli.client import LabClient, LabError
-from backpressure_lab.cli.exercises import BASELINE, Exercise, Sample, Verdict
+from backpressure_lab.cli.exercises import BASELINE, Exercise, Sample, Verdict, changed_settings
 from backpressure_lab.cli.waits import poll
 
 SAMPLE_SECONDS = 0.5
@@ -105,14 +105,11 @@ def apply_with_kubectl(
     def apply(exercise: Exercise) -> None:
         cluster_apply(exercise)
         wanted = exercise.producer_settings()
-
-        def differing(live: dict[str, object]) -> dict[str, object]:
-            return {name: live.get(name) for name, value in wanted.items() if live.get(name) != value}
-
-        applied, live = poll(client.producer_config, lambda seen: not differing(seen), timeout=timeout, interval=0.2,
-                             pause=pause)  # fmt: skip
+        applied, live = poll(client.producer_config, lambda seen: not changed_settings(wanted, seen), timeout=timeout,
+                             interval=0.2, pause=pause)  # fmt: skip
         if not applied:
-            wrong = ", ".join(f"{name} is {value!r}, not {wanted[name]!r}" for name, value in differing(live).items())
+            differing = changed_settings(wanted, live).items()
+            wrong = ", ".join(f"{name} is {value!r}, not {wanted[name]!r}" for name, value in differing)
             raise LabError(
                 f"the operator did not apply exercise {exercise.number}'s settings within {timeout:g} s ({wrong}); "
                 "see `kubectl describe bpc` for its conditions and events"

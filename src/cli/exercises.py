@@ -77,6 +77,11 @@ def depth_trend(samples: list[Sample]) -> float:
     return sum((t - mean_t) * (d - mean_d) for t, d in zip(times, depths, strict=True)) / spread
 
 
+def changed_settings(wanted: dict[str, Any], live: dict[str, Any]) -> dict[str, Any]:
+    """The settings of `wanted` that `live` does not hold, with the value `live` has (None where it has none)."""
+    return {name: live.get(name) for name, value in wanted.items() if live.get(name) != value}
+
+
 @dataclass(frozen=True)
 class Exercise:
     number: int

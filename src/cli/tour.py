@@ -12,7 +12,7 @@ from typing import Any
 
 from backpressure_lab.cli.checks import Apply, reset, run_checks
 from backpressure_lab.cli.client import LabClient
-from backpressure_lab.cli.exercises import BASELINE, Exercise
+from backpressure_lab.cli.exercises import BASELINE, Exercise, changed_settings
 from backpressure_lab.cli.waits import poll
 
 REMIND_SECONDS = 60.0
@@ -38,7 +38,7 @@ def commands(exercise: Exercise, where: Where) -> list[str]:
         (where.producer_url, exercise.producer_settings(), BASELINE.producer_settings()),
         (where.consumer_url, exercise.consumer_settings(), BASELINE.consumer_settings()),
     ):
-        changes = {name: value for name, value in wanted.items() if baseline.get(name) != value}
+        changes = {name: wanted[name] for name in changed_settings(wanted, baseline)}
         if changes:
             body = shlex.quote(json.dumps(changes))
             typed.append(f"curl -s -X POST {url}/admin/config -H 'Content-Type: application/json' -d {body}")
@@ -47,14 +47,8 @@ def commands(exercise: Exercise, where: Where) -> list[str]:
 
 def differs(exercise: Exercise, producer: dict[str, Any], consumer: dict[str, Any]) -> list[str]:
     """The exercise's settings the services do not run yet, as `name` (producer or consumer)."""
-    return [
-        f"{name} ({side})"
-        for side, wanted, live in (
-            ("producer", exercise.producer_settings(), producer),
-            ("consumer", exercise.consumer_settings(), consumer),
-        )
-        for name, value in wanted.items()
-        if live.get(name) != value
+    return [f"{name} (producer)" for name in changed_settings(exercise.producer_settings(), producer)] + [
+        f"{name} (consumer)" for name in changed_settings(exercise.consumer_settings(), consumer)
     ]
 
 
