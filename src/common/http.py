@@ -18,11 +18,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from backpressure_lab.common.echo import cut, echo
+from backpressure_lab.common.read_deadlines import ReadDeadlines
 
 JSON_BODY_LIMIT = 1024 * 1024
 """Bytes a settings or /produce body may have: the largest real one is under 2 KB."""
 BODY_READ_SECONDS = 5.0
-"""How long the whole body may take to arrive once the headers are in."""
+"""How long the whole body may take to arrive once the headers are in (kept to within a tenth of a second)."""
 MAX_JSON_DEPTH = 32
 """Nesting levels a body may have: the deepest real one has 2 ({"endpoints": [...]})."""
 MESSAGE_LIMIT = 2000
@@ -76,23 +77,32 @@ async def read_body(request: Request, limit: int) -> bytes:
         raise _too_large(int(declared), limit)
     chunks: list[bytes] = []
     size = 0
+    task = _READ_DEADLINES.start(BODY_READ_SECONDS)
+    cancels_before = task.cancelling()
     try:
-        async with asyncio.timeout(BODY_READ_SECONDS):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise _too_large(size, limit)
-                chunks.append(chunk)
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(size, limit)
+            chunks.append(chunk)
     except ClientDisconnect:  # nobody is left to read the answer; a 400 ends the request without a traceback
         raise ClientError(400, f"the client disconnected after {size:,} bytes of the body") from None
-    except TimeoutError:
+    except asyncio.CancelledError:
+        # As asyncio.timeout does: the cancellation is ours only when no other one is pending (a stop's, say).
+        if not (_READ_DEADLINES.finish(task) and task.uncancel() <= cancels_before):
+            raise
         raise ClientError(
             408,
             f"request body did not arrive within {BODY_READ_SECONDS:g} s ({size:,} bytes came, Content-Length said "
             f"{declared or 'nothing'}); send the whole body at once",
             {"Connection": "close"},
         ) from None
+    finally:
+        _READ_DEADLINES.finish(task)
     return b"".join(chunks)
+
+
+_READ_DEADLINES = ReadDeadlines()
 
 
 def _too_large(size: int, limit: int) -> ClientError:

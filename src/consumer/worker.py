@@ -87,7 +87,8 @@ class Consumer:
         with self._spans.start("process_item") as span:
             if span is not None and span.is_recording():
                 span.set_attributes({"item.id": item_id, "processing.seconds": seconds})
-            await asyncio.sleep(seconds)
+            if seconds > 0:  # no processing time is no processing: asyncio.sleep(0) would still yield to the loop
+                await asyncio.sleep(seconds)
         finished = time.monotonic()
         self.processed += 1
         if self._recent_ids.seen_before(item_id):
