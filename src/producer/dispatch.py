@@ -55,5 +55,6 @@ class Dispatch:
         removed = self._queue.clear()
         self._measures.tallies.add(Tally.CLEARED, removed)
         self._measures.littles_law.reset()
+        self.served_waits.reset()
         release_free_heap()
         return removed

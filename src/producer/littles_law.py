@@ -48,6 +48,11 @@ class RecentWaits:
         waits = sorted(self._waits)
         return waits[min(len(waits) - 1, int(fraction * len(waits)))]
 
+    def reset(self) -> None:
+        """Forget every wait: the queue was cleared, and the waits of its items say nothing of the next ones."""
+        self._times.clear()
+        self._waits.clear()
+
     def _forget_before(self, now: float) -> None:
         times, waits = self._times, self._waits
         while times and now - times[0] > self.window:

@@ -1,6 +1,14 @@
 from __future__ import annotations
 
+import asyncio
+import time
+
+from prometheus_client import CollectorRegistry
+
 from backpressure_lab.producer.littles_law import LittlesLawMeter, RecentWaits
+from backpressure_lab.producer.metrics import ProducerMetrics
+from backpressure_lab.producer.pipeline import Pipeline
+from backpressure_lab.producer.settings import ProducerSettings
 
 
 def test_percentile_of_recent_waits_forgets_old_ones() -> None:
@@ -22,3 +30,14 @@ def test_littles_law_reset_starts_a_new_regime() -> None:
     law = meter.measure(2.0)
     assert law.depth == 3
     assert law.arrival_rate == 0.0
+
+
+def test_a_cleared_queue_forgets_the_waits_of_the_items_before_it() -> None:
+    """The p99 wait is of the items sent in the last 10 s: after a clear the old regime's waits are not shown as the
+    new one's (a report drawn from the baseline showed the previous exercise's 12 s for its first seconds)."""
+    pipeline = Pipeline(ProducerSettings(queue_mode="unbounded"), ProducerMetrics(CollectorRegistry()))
+    pipeline.intake.admit_burst(3)
+    asyncio.run(pipeline.dispatch.next_item())
+    assert pipeline.dispatch.served_waits.percentile(time.monotonic(), 0.99) is not None
+    pipeline.dispatch.clear_queue()
+    assert pipeline.dispatch.served_waits.percentile(time.monotonic(), 0.99) is None
