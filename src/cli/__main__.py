@@ -7,6 +7,7 @@ import dataclasses
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -17,6 +18,7 @@ from backpressure_lab.cli.client import LabClient, LabError
 from backpressure_lab.cli.cluster import Cluster
 from backpressure_lab.cli.exercises import EXERCISES, Exercise, exercise
 from backpressure_lab.cli.hints import forget, next_hint
+from backpressure_lab.cli.report import check_output, record, record_exercise, write_report
 from backpressure_lab.cli.tour import Tour, Where
 from backpressure_lab.cli.views import History, status_view, take_snapshot, watch_view
 
@@ -61,6 +63,14 @@ def parser() -> argparse.ArgumentParser:
     tour.add_argument("--from", dest="first", type=int, default=1, help="start (or resume) at this exercise")
     tour.add_argument("--to", dest="last", type=int, default=None, help="stop after this exercise")
     tour.add_argument("--wait", type=float, default=None, help="seconds to wait for each change (default: no limit)")
+    report = commands.add_parser(
+        "report", help="record the lab (an exercise, or --seconds of it) and draw it in one PNG: no Grafana needed"
+    )
+    report.add_argument("exercise", nargs="?", help="an exercise number: from the baseline, through it, and back")
+    report.add_argument("--seconds", type=float, default=None, help="how long to record (default: the exercise's "
+                        "own time, or 60 s without one)")  # fmt: skip
+    report.add_argument("--output", type=Path, default=None, help="the PNG to write (default report-N.png or "
+                        "report.png); its figures go beside it as .json")  # fmt: skip
     return root
 
 
@@ -109,6 +119,8 @@ def run(args: argparse.Namespace, client: LabClient, cluster: Cluster | None, co
         return solve(client, cluster, console, args.exercise)
     elif args.command == "tour":
         return tour(client, cluster, console, args)
+    elif args.command == "report":
+        report(client, cluster, console, args, target)
     else:
         return check(client, cluster, console, args.exercise)
     return 0
@@ -181,6 +193,29 @@ def solve(client: LabClient, cluster: Cluster | None, console: Console, which: s
     console.print(("[green]PASS[/green] " if seen.passed else "[red]FAIL[/red] ") + seen.figures)
     console.print(f"The lab now runs exercise {item.number}'s settings; `bplab reset` returns it to the baseline.")
     return 0 if seen.passed else 1
+
+
+def report(client: LabClient, cluster: Cluster | None, console: Console, args: argparse.Namespace, target: str) -> None:
+    if args.seconds is not None and not 1 <= args.seconds <= 3600:
+        raise LabError(f"--seconds must be between 1 and 3600 (got {args.seconds:g})")
+    if args.exercise is None:
+        png = args.output or Path("report.png")
+        check_output(png)
+        seconds = 60.0 if args.seconds is None else args.seconds
+        console.print(f"recording the lab for {seconds:g} s ...")
+        samples, title = record(client, seconds), f"The lab for {seconds:g} s ({target})"
+    else:
+        item = chosen_exercises([args.exercise])[0]
+        if cluster is None and item.needs_cluster:
+            raise LabError(f"exercise {item.number} scales pods: record it in the cluster (`bplab --cluster report`)")
+        png = args.output or Path(f"report-{item.number}.png")
+        check_output(png)
+        console.print(f"recording {item.title} from the baseline ...")
+        scale = None if cluster is None else cluster.scale_consumers
+        samples = record_exercise(client, item, _applier(client, cluster), scale, args.seconds)
+        title = f"{item.title}: {item.summary}"
+    figures = write_report(samples, title, png)
+    console.print(f"wrote {png} and its figures {figures}")
 
 
 def tour(client: LabClient, cluster: Cluster | None, console: Console, args: argparse.Namespace) -> int:

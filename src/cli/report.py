@@ -1,0 +1,82 @@
+"""`bplab report`: record the lab (for a while, or through one exercise from the baseline) and write the picture
+(report_plot.py) and, beside it, its figures as JSON (the same series, for a notebook or a diff)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from backpressure_lab.cli.checks import SAMPLE_SECONDS, Apply, reset
+from backpressure_lab.cli.client import LabClient, LabError
+from backpressure_lab.cli.exercises import Exercise, Sample
+from backpressure_lab.cli.report_plot import draw
+from backpressure_lab.cli.report_series import series
+
+LEAD_SECONDS = 5.0
+"""The baseline recorded before an exercise's settings go in, so that the picture shows the change."""
+
+
+def record(
+    client: LabClient,
+    seconds: float,
+    *,
+    change_at: float | None = None,
+    change: Callable[[], None] = lambda: None,
+    burst: int = 0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Sample]:
+    """A look at both services every SAMPLE_SECONDS for `seconds`. At `change_at` seconds `change` runs once; from
+    then on each look also sends a /produce of `burst` items (an exercise whose clients send bursts)."""
+    samples: list[Sample] = []
+    started = time.monotonic()
+    changed = change_at is None
+    while True:
+        now = time.monotonic() - started
+        if not changed and change_at is not None and now >= change_at:
+            change()
+            changed = True
+        sent = client.produce(burst) if burst and changed else None
+        samples.append(Sample(now, client.producer_status(), client.consumer_status(), sent))
+        if now >= seconds:
+            return samples
+        sleep(SAMPLE_SECONDS)
+
+
+def record_exercise(
+    client: LabClient, exercise: Exercise, apply: Apply, scale: Callable[[int], None] | None, seconds: float | None
+) -> list[Sample]:
+    """From the baseline: LEAD_SECONDS of it, then the exercise for its settle and observe time (or `seconds`), and
+    the baseline again afterwards, as a check does."""
+
+    def start() -> None:
+        apply(exercise)
+        if exercise.clear_queue:
+            client.clear_queue()
+
+    length = exercise.settle_seconds + exercise.observe_seconds if seconds is None else seconds
+    reset(client, apply, scale)
+    try:
+        return record(client, LEAD_SECONDS + length, change_at=LEAD_SECONDS, change=start, burst=exercise.burst)
+    finally:
+        reset(client, apply, scale if exercise.autoscale is not None else None)
+
+
+def check_output(png: Path) -> None:
+    """Refuse an output the report could not be written to, before anything is recorded."""
+    if png.suffix.lower() != ".png":
+        raise LabError(f"--output must name a .png file (got {str(png)!r})")
+    if not png.parent.is_dir():
+        raise LabError(f"--output: the folder {str(png.parent)!r} does not exist")
+
+
+def write_report(samples: list[Sample], title: str, png: Path) -> Path:
+    """The PNG at `png` and its series at the same name with .json; returns the JSON's path."""
+    check_output(png)
+    drawn = series(samples)
+    draw(drawn, "\n".join(textwrap.wrap(title, 100)), png)
+    figures = png.with_suffix(".json")
+    figures.write_text(json.dumps({"title": title, **drawn.as_json()}, indent=1) + "\n")
+    return figures
