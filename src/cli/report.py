@@ -17,6 +17,9 @@ from backpressure_lab.cli.report_series import series
 
 LEAD_SECONDS = 5.0
 """The baseline recorded before an exercise's settings go in, so that the picture shows the change."""
+OUTAGE_SECONDS = 90.0
+"""How long the recording goes on through looks that get no answer: a producer OOM-killed in the cluster answers
+again once it has restarted (the kubelet's back-off is 10 s after a first kill, longer after more)."""
 
 
 def record(
@@ -27,19 +30,27 @@ def record(
     change: Callable[[], None] = lambda: None,
     burst: int = 0,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> list[Sample]:
     """A look at both services every SAMPLE_SECONDS for `seconds`. At `change_at` seconds `change` runs once; from
     then on each look also sends a /produce of `burst` items (an exercise whose clients send bursts)."""
     samples: list[Sample] = []
-    started = time.monotonic()
+    started = clock()
     changed = change_at is None
+    unanswered_since: float | None = None
     while True:
-        now = time.monotonic() - started
+        now = clock() - started
         if not changed and change_at is not None and now >= change_at:
             change()
             changed = True
-        sent = client.produce(burst) if burst and changed else None
-        samples.append(Sample(now, client.producer_status(), client.consumer_status(), sent))
+        try:
+            sent = client.produce(burst) if burst and changed else None
+            samples.append(Sample(now, client.producer_status(), client.consumer_status(), sent))
+            unanswered_since = None
+        except LabError:  # a gap in the picture, not the end of it (the exercise 3 kill and restart)
+            unanswered_since = now if unanswered_since is None else unanswered_since
+            if now - unanswered_since >= OUTAGE_SECONDS:
+                raise
         if now >= seconds:
             return samples
         sleep(SAMPLE_SECONDS)
