@@ -111,6 +111,14 @@ ROWS: list[tuple[str, list[Panel]]] = [
                 unit="s",
             ),
             Panel(
+                "Oldest Waiting Item",
+                "How long the item that has waited longest has been queued. The wait percentiles are of the "
+                "items served; with LIFO (dequeueOrder: lifo) they stay short under overload while this age grows: "
+                "the oldest items starve.",
+                [Target(f"max(backpressure_queue_oldest_wait_seconds{{{PRODUCER}}})", "oldest item's wait")],
+                unit="s",
+            ),
+            Panel(
                 "Little's Law: L vs λW",
                 "Queue depth L against arrival rate λ times mean wait W. In a steady state "
                 "they agree; while the queue grows, L runs ahead of λW (the wait is measured at dequeue).",

@@ -290,6 +290,20 @@ def _pushes_back(samples: list[Sample], exercise: Exercise) -> Verdict:
     )
 
 
+def _newest_first(samples: list[Sample], exercise: Exercise) -> Verdict:
+    queue = samples[-1].producer["queue"]
+    p50, p99 = queue["wait_p50_seconds"], queue["wait_p99_seconds"]
+    oldest = [s.producer["queue"]["oldest_wait_seconds"] or 0.0 for s in samples]
+    growth = depth_growth(samples)
+    starving = oldest[-1] > oldest[0] + 0.5 * (samples[-1].at - samples[0].at)
+    passed = p50 is not None and p50 <= 1.0 and starving and growth > 0
+    return Verdict(
+        passed,
+        f"served items waited p50 {p50 or 0:.2f} s (<= 1 s) and p99 {p99 or 0:.2f} s, while the oldest queued item "
+        f"has waited {oldest[-1]:.1f} s (was {oldest[0]:.1f} s: it starves); depth grows {growth:.1f} items/s",
+    )
+
+
 def _scales_out(samples: list[Sample], exercise: Exercise) -> Verdict:
     per_consumer = exercise.consumer["concurrency"] * 1000.0 / exercise.consumer["processing_time_ms"]
     counts = [int(s.producer["consumers"]["count"]) for s in samples]
@@ -634,6 +648,32 @@ EXERCISES = [
             "Apply 01-baseline.yaml to scale back down: one pod per 10 s cooldown.",
         ),
         check=_scales_out,
+    ),
+    Exercise(
+        16,
+        "16-lifo",
+        "LIFO under overload",
+        "with the consumer 5x slower the queue grows, but senders take the newest item first: half the served items "
+        "waited well under a second, where first-in-first-out serves every item late; the oldest ones starve",
+        producer={"dequeue_order": "lifo"},
+        consumer=SLOW,
+        settle_seconds=6.0,
+        observe_seconds=10.0,
+        hints=(
+            (
+                "Look at the served items' waits, not the depth: `curl -s localhost:8000/status | jq .queue` shows "
+                "wait_p50_seconds near zero and oldest_wait_seconds climbing."
+            ),
+            (
+                "LIFO needs an overload to show anything: with the 5x slow-down in place the consumer takes 4 items/s "
+                "of the 10 produced; `jq .config.dequeue_order` should read lifo."
+            ),
+            (
+                "For the contrast, apply 02-slow-consumer.yaml (first in, first out): wait_p50_seconds then grows as "
+                "fast as the backlog's age."
+            ),
+        ),
+        check=_newest_first,
     ),
 ]
 

@@ -29,7 +29,7 @@ class Dispatch:
         """The next item for a sender. In codel mode, items that waited too long in a standing backlog are shed
         here, at dequeue, and counted as expired (low priority first)."""
         while True:
-            item = await self._queue.get()
+            item = await self._queue.get(self._newest_first)
             now = time.monotonic()
             wait = now - item.enqueued_at
             self._measures.littles_law.departed(now, wait)
@@ -45,6 +45,9 @@ class Dispatch:
             self.served_waits.add(now, wait)
             self.in_delivery += 1
             return item
+
+    def _newest_first(self) -> bool:
+        return self._live.current.dequeue_order == "lifo"
 
     def delivered(self, ending: Tally) -> None:
         """An item from `next_item` reached its ending (SENT or DROPPED)."""

@@ -21,6 +21,9 @@ class ProducerMetrics:
         self.queue_memory = gauge("backpressure_queue_memory_bytes", "Measured bytes held by the queued items")
         self.process_memory = gauge("backpressure_process_memory_bytes", "Current resident memory (RSS, not peak)")
         self.items_in_flight = gauge("backpressure_items_in_flight", "Sends awaiting the consumer's answer")
+        self.oldest_wait = gauge(
+            "backpressure_queue_oldest_wait_seconds", "How long the item that has waited longest has been queued"
+        )
         self.send_duration = Histogram(
             "backpressure_send_duration_seconds",
             "Time of one send attempt to the consumer",

@@ -59,6 +59,13 @@ class Pipeline:
         metrics.queue_memory.set_function(lambda: self.queue.memory_bytes)
         metrics.items_in_flight.set_function(lambda: self.in_flight)
         metrics.in_delivery.set_function(lambda: self.dispatch.in_delivery)
+        metrics.oldest_wait.set_function(lambda: self.oldest_wait_seconds(time.monotonic()) or 0.0)
+
+    def oldest_wait_seconds(self, now: float) -> float | None:
+        """How long the longest-waiting queued item has waited (None for an empty queue): the age that LIFO lets
+        grow while it serves the newest at once."""
+        oldest = self.queue.oldest_enqueued_at()
+        return None if oldest is None else max(0.0, now - oldest)
 
     @property
     def settings(self) -> ProducerSettings:

@@ -115,6 +115,13 @@ class ProducerSettings:
         maximum=1,
     )
 
+    dequeue_order: str = setting(
+        "fifo",
+        "Which waiting item a sender takes next: the oldest (fifo), or the newest (lifo: under overload most items "
+        "are served at once while the oldest wait longest); high priority still leaves first",
+        choices=["fifo", "lifo"],
+    )
+
     produce_overload_status: int = setting(
         200,
         "The status POST /produce answers when the queue refused items: 200 with the counts, as the original lab "

@@ -28,6 +28,8 @@ def producer_status(
     rss_bytes, limit_bytes, seconds_to_limit = memory.rss_bytes, memory.limit_bytes, memory.seconds_to_limit()
     queue_memory = pipeline.queue.memory_bytes
     limit = capacity(settings)
+    now = time.monotonic()
+    p50, p99 = pipeline.dispatch.served_waits.percentiles(now, (0.5, 0.99))
     return {
         "service": "producer",
         "queue": {
@@ -39,7 +41,9 @@ def producer_status(
             "capacity": limit,
             "watermark_paused": pipeline.watermarks.paused if settings.mode is QueueMode.WATERMARKS else False,
             "codel_overloaded": pipeline.codel.overloaded if settings.mode is QueueMode.CODEL else False,
-            "wait_p99_seconds": _rounded(pipeline.dispatch.served_waits.percentile(time.monotonic(), 0.99)),
+            "wait_p99_seconds": _rounded(p99),
+            "wait_p50_seconds": _rounded(p50),
+            "oldest_wait_seconds": _rounded(pipeline.oldest_wait_seconds(now)),
             "memory_bytes": queue_memory,
             "memory_mb": _mb(queue_memory),
         },

@@ -1,16 +1,17 @@
 """The producer's in-process queue: items by priority in arrival order, their measured memory, and waiting for items
 or space.
 
-High-priority items leave first (strict priority), low-priority ones in arrival order behind them; with no high
-priority items (the default share is 0) this is a plain FIFO. Serving high first keeps the high items few, so a full
-queue always holds a low item to evict for an arriving high one: "low priority is shed first" then holds as long as
-high-priority work alone arrives slower than it is served.
+High-priority items leave first (strict priority), low-priority ones behind them, in arrival order or newest first;
+with no high priority items (the default share is 0) this is a plain FIFO, or LIFO. Serving high first keeps the high
+items few, so a full queue always holds a low item to evict for an arriving high one: "low priority is shed first"
+then holds as long as high-priority work alone arrives slower than it is served.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 
 from backpressure_lab.producer.items import WorkItem
 
@@ -35,11 +36,13 @@ class WorkQueue:
         self._memory_bytes += item.memory_bytes
         self._item_ready.set()
 
-    async def get(self) -> WorkItem:
+    async def get(self, newest_first: Callable[[], bool] = lambda: False) -> WorkItem:
+        """The next item: the oldest of its priority, or the newest when `newest_first()` says so at that moment."""
         while not len(self):
             self._item_ready.clear()
             await self._item_ready.wait()
-        item = (self._high or self._low).popleft()
+        items = self._high or self._low
+        item = items.pop() if newest_first() else items.popleft()
         self._memory_bytes -= item.memory_bytes
         self._space_freed.set()
         if len(self):
@@ -66,6 +69,11 @@ class WorkQueue:
             self._memory_bytes -= newest.memory_bytes
             removed += 1
         return removed
+
+    def oldest_enqueued_at(self) -> float | None:
+        """When the item that has waited longest was queued (monotonic seconds), None for an empty queue."""
+        heads = [items[0].enqueued_at for items in (self._high, self._low) if items]
+        return min(heads) if heads else None
 
     def has_low_priority(self) -> bool:
         return bool(self._low)

@@ -1,8 +1,12 @@
-"""The producer's queue: strict priority out, arrival order within a priority, newest evicted first."""
+"""The producer's queue: strict priority out, arrival order (or newest first) within a priority, newest evicted
+first."""
 
 from __future__ import annotations
 
 import asyncio
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from backpressure_lab.producer.items import WorkItem, new_item
 from backpressure_lab.producer.work_queue import WorkQueue
@@ -17,9 +21,9 @@ def filled(priorities: str) -> tuple[WorkQueue, list[WorkItem]]:
     return queue, items
 
 
-def drain(queue: WorkQueue) -> list[WorkItem]:
+def drain(queue: WorkQueue, newest_first: bool = False) -> list[WorkItem]:
     async def take_all() -> list[WorkItem]:
-        return [await queue.get() for _ in range(len(queue))]
+        return [await queue.get(lambda: newest_first) for _ in range(len(queue))]
 
     return asyncio.run(take_all())
 
@@ -49,3 +53,15 @@ def test_an_arriving_high_item_evicts_the_newest_low_one() -> None:
     assert not queue.has_low_priority()
     assert queue.evict_newest_low_priority() is None
     assert len(queue) == 1
+
+
+@given(st.text(alphabet="hl", max_size=40))
+def test_newest_first_serves_each_priority_in_reverse_arrival_order_high_first(priorities: str) -> None:
+    queue, items = filled(priorities)
+    oldest = min((item.enqueued_at for item in items), default=None)
+    assert queue.oldest_enqueued_at() == oldest
+    served = drain(queue, newest_first=True)
+    high = [item for item in items if item.priority == "high"]
+    low = [item for item in items if item.priority == "low"]
+    assert served == high[::-1] + low[::-1]
+    assert (queue.memory_bytes, queue.oldest_enqueued_at()) == (0, None)
