@@ -111,6 +111,22 @@ ROWS: list[tuple[str, list[Panel]]] = [
                 unit="s",
             ),
             Panel(
+                "Goodput vs Throughput",
+                "Items processed per second, those finished by their deadline (goodput: itemDeadlineMs), and those the "
+                "consumer refused unprocessed because they could not make it (dropLateWork). Throughput can stay "
+                "high while goodput collapses.",
+                [
+                    Target(f"sum(rate(backpressure_items_processed_total{{{CONSUMER}}}[{RATE}]))", "throughput"),
+                    Target(
+                        f"sum(rate(backpressure_items_processed_total{{{CONSUMER}}}[{RATE}])) - "
+                        f"sum(rate(backpressure_items_late_total{{{CONSUMER}}}[{RATE}]))",
+                        "goodput",
+                    ),
+                    Target(f"sum(rate(backpressure_items_expired_total{{{CONSUMER}}}[{RATE}]))", "refused as expired"),
+                ],
+                unit="reqps",
+            ),
+            Panel(
                 "Oldest Waiting Item",
                 "How long the item that has waited longest has been queued. The wait percentiles are of the "
                 "items served; with LIFO (dequeueOrder: lifo) they stay short under overload while this age grows: "

@@ -304,6 +304,38 @@ def _newest_first(samples: list[Sample], exercise: Exercise) -> Verdict:
     )
 
 
+def _deadline_figures(samples: list[Sample]) -> tuple[float, float, float, float]:
+    """Over the observation: items processed per second, the share of them finished late, the goodput (on time per
+    second) and items refused as expired per second."""
+    first, last = samples[0].consumer["state"], samples[-1].consumer["state"]
+    seconds = max(samples[-1].at - samples[0].at, 1e-9)
+    processed = last["items_processed"] - first["items_processed"]
+    late = last["items_late"] - first["items_late"]
+    expired = last["items_expired"] - first["items_expired"]
+    late_share = late / processed if processed else 0.0
+    return processed / seconds, late_share, (processed - late) / seconds, expired / seconds
+
+
+def _wasted_work(samples: list[Sample], exercise: Exercise) -> Verdict:
+    throughput, late_share, goodput, _ = _deadline_figures(samples)
+    passed = throughput >= 3.0 and late_share >= 0.9
+    return Verdict(
+        passed,
+        f"throughput {throughput:.1f} items/s (>= 3, the consumer busy) but {100 * late_share:.0f}% of it finished "
+        f"past the deadline (>= 90%): goodput {goodput:.1f} items/s",
+    )
+
+
+def _drops_late_work(samples: list[Sample], exercise: Exercise) -> Verdict:
+    throughput, late_share, goodput, expired = _deadline_figures(samples)
+    passed = goodput >= 3.0 and late_share <= 0.05 and expired > 0
+    return Verdict(
+        passed,
+        f"goodput {goodput:.1f} items/s (>= 3) of {throughput:.1f} processed, {100 * late_share:.0f}% late (<= 5%), "
+        f"{expired:.1f} items/s refused unprocessed as expired (> 0)",
+    )
+
+
 def _scales_out(samples: list[Sample], exercise: Exercise) -> Verdict:
     per_consumer = exercise.consumer["concurrency"] * 1000.0 / exercise.consumer["processing_time_ms"]
     counts = [int(s.producer["consumers"]["count"]) for s in samples]
@@ -674,6 +706,50 @@ EXERCISES = [
             ),
         ),
         check=_newest_first,
+    ),
+    Exercise(
+        17,
+        "17-deadlines",
+        "Deadlines: throughput without goodput",
+        "items are worth having for 2 s; with the consumer 5x slower the queue's wait passes that within seconds: the "
+        "consumer stays busy at 4 items/s, and nearly all of it finishes too late to be of use",
+        producer={"item_deadline_ms": 2000.0},
+        consumer=SLOW,
+        settle_seconds=6.0,
+        observe_seconds=10.0,
+        hints=(
+            (
+                "Throughput alone looks healthy: compare `curl -s localhost:8001/status | jq .state.throughput` with "
+                "`.state.goodput` and `.state.items_late`."
+            ),
+            (
+                "The deadline is the producer's: `curl -s localhost:8000/status | jq .config.item_deadline_ms` should "
+                "read 2000, and the 5x slow-down must be in place for the wait to pass it."
+            ),
+        ),
+        check=_wasted_work,
+    ),
+    Exercise(
+        18,
+        "18-drop-late-work",
+        "Drop late work",
+        "the same overload and deadline, but the consumer refuses at once every item that cannot finish by its "
+        "deadline: the time goes to items that can still make it, and goodput comes back to the consumer's 4 items/s",
+        producer={"item_deadline_ms": 2000.0},
+        consumer={**SLOW, "drop_late_work": True},
+        settle_seconds=6.0,
+        observe_seconds=10.0,
+        hints=(
+            (
+                "`curl -s localhost:8001/status | jq .state` shows items_expired climbing while goodput stays near the "
+                "throughput and items_late stays still."
+            ),
+            (
+                "It needs both halves: the producer's item_deadline_ms (2000) and the consumer's drop_late_work "
+                "(`jq .config.drop_late_work` on localhost:8001/status reads true)."
+            ),
+        ),
+        check=_drops_late_work,
     ),
 ]
 

@@ -16,6 +16,11 @@ COUNTERS = {
         "backpressure_items_duplicate",
         "Items processed again: a retried send whose first copy was processed",
     ),
+    "late": ("backpressure_items_late", "Items processed after their deadline: throughput that is not goodput"),
+    "expired": (
+        "backpressure_items_expired",
+        "Items not processed because they could not finish by their deadline (drop_late_work)",
+    ),
 }
 """The consumer's counts (keys of `Consumer.counts()`) and their Prometheus counters: the original lab's names."""
 

@@ -19,7 +19,8 @@ from backpressure_lab.consumer.processing import (
     sped_up_changes,
 )
 from backpressure_lab.consumer.settings import ConsumerSettings
-from backpressure_lab.consumer.work_item import ITEM_BODY_LIMIT, ITEM_EXAMPLE, ItemError, item_id_of
+from backpressure_lab.consumer.status import consumer_status
+from backpressure_lab.consumer.work_item import ITEM_BODY_LIMIT, ITEM_EXAMPLE, ItemError, deadline_of, item_id_of
 from backpressure_lab.consumer.worker import Consumer
 
 FACTOR = Bounds("number", "slow-down or speed-up factor", minimum=0, exclusive_minimum=True, maximum=1000)
@@ -52,7 +53,7 @@ async def readiness(request: Request) -> Response:
 
 
 async def status(request: Request) -> Response:
-    return JSONResponse(_consumer(request).status())
+    return JSONResponse(consumer_status(_consumer(request)))
 
 
 async def process(request: Request) -> Response:
@@ -71,14 +72,14 @@ async def process(request: Request) -> Response:
         try:
             item = await read_json_object(request, ITEM_EXAMPLE, limit=ITEM_BODY_LIMIT)
             try:
-                item_id = item_id_of(item)
+                item_id, deadline = item_id_of(item), deadline_of(item)
             except ItemError as error:
                 raise ClientError(400, f"{error}; send {ITEM_EXAMPLE}") from None
         except ClientError:
             consumer.count_failure()
             raise
         try:
-            elapsed = await consumer.process(str(item_id))
+            elapsed = await consumer.process(str(item_id), deadline)
         except asyncio.CancelledError:
             # The service is stopping and uvicorn cuts off what is still under way past the grace: a 503 tells the
             # sender to retry the item elsewhere (uncaught, the cancellation would be a 500 and a traceback).
@@ -93,6 +94,8 @@ async def process(request: Request) -> Response:
             )
     finally:
         consumer.leave()
+    if elapsed is None:  # drop_late_work: answered at once, so the sender moves on to work that can still make it
+        return JSONResponse({"status": "expired", "id": item_id, "processing_time_ms": 0.0})
     return JSONResponse({"status": "processed", "id": item_id, "processing_time_ms": round(elapsed * 1000, 3)})
 
 

@@ -42,4 +42,10 @@ class ConsumerSettings:
         maximum=1024,
     )
 
+    drop_late_work: bool = setting(
+        False,
+        "Do not process an item that cannot finish by its deadline (past already, or before its processing time "
+        "would end): answer it at once as expired and count it, so the time goes to items that can still make it",
+    )
+
     RULES: ClassVar[tuple[CrossFieldRule, ...]] = (CrossFieldRule("processing_min_ms", "<=", "processing_max_ms"),)

@@ -2,7 +2,8 @@
 
 The producer sends a uuid4 string id, a wall-clock `created_at` and a string payload of up to 4 MiB (plus
 `queue_latency_seconds`, which the consumer does not read); the original lab's producer sent an object payload, which
-is accepted too. Anything else is a 400 naming the field, counted as failed, never as processed.
+is accepted too, and so is an optional `deadline` (epoch seconds, from the producer's `item_deadline_ms`). Anything
+else is a 400 naming the field, counted as failed, never as processed.
 """
 
 from __future__ import annotations
@@ -52,3 +53,13 @@ def _checked_id(item_id: object) -> str | int:
         f"id must be a string or an integer: 1 to {MAX_ID_LENGTH} printable characters, or at most 64 bits "
         f"(got {echo(item_id)})"
     )
+
+
+def deadline_of(item: dict[str, Any]) -> float | None:
+    """The item's deadline in wall-clock seconds, or None when it has none; raises ItemError naming the field."""
+    deadline = item.get("deadline")
+    if deadline is None:
+        return None
+    if isinstance(deadline, bool) or not isinstance(deadline, int | float) or not -MAX_TIME <= deadline <= MAX_TIME:
+        raise ItemError(f"deadline must be a number, seconds since the epoch (got {echo(deadline)})")
+    return float(deadline)

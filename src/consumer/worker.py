@@ -10,13 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from backpressure_lab.common.rate import RateMeter
-from backpressure_lab.common.settings import apply_changes, as_dict, plain
+from backpressure_lab.common.settings import apply_changes
 from backpressure_lab.common.telemetry import Spans
 from backpressure_lab.consumer.metrics import ConsumerMetrics
 from backpressure_lab.consumer.processing import (
-    effective_processing_ms,
     max_throughput,
-    max_throughput_text,
     mean_processing_seconds,
     processing_seconds,
 )
@@ -41,8 +39,14 @@ class Consumer:
         self.rejected = 0
         self.interrupted = 0  # items whose processing a stop cut off past its grace, for the stop's log line
         self.duplicates = 0
+        self.late = 0
+        """Items processed after their deadline."""
+        self.expired = 0
+        """Items refused unprocessed because they could not finish by their deadline (drop_late_work)."""
         self._recent_ids = RecentIds()
         self.meter = RateMeter()
+        self.on_time = RateMeter()
+        """Items processed by their deadline, or without one: the goodput."""
         self._random = random.Random()
         self._spans = Spans("backpressure_lab.consumer")
         self.metrics.in_flight.set_function(lambda: self.in_flight)  # read when /metrics is scraped
@@ -80,9 +84,13 @@ class Consumer:
     def count_failure(self) -> None:
         self.failed += 1
 
-    async def process(self, item_id: str) -> float:
-        """Process one item in a slot taken with `try_enter`."""
+    async def process(self, item_id: str, deadline: float | None = None) -> float | None:
+        """Process one item in a slot taken with `try_enter`: the seconds it took, or None when `drop_late_work`
+        refused it because it could not finish by its deadline (wall-clock seconds)."""
         seconds = processing_seconds(self.settings, self._random.random())
+        if deadline is not None and self.settings.drop_late_work and time.time() + seconds > deadline:
+            self.expired += 1
+            return None
         started = time.monotonic()
         with self._spans.start("process_item") as span:
             if span is not None and span.is_recording():
@@ -91,6 +99,10 @@ class Consumer:
                 await asyncio.sleep(seconds)
         finished = time.monotonic()
         self.processed += 1
+        if deadline is not None and time.time() > deadline:
+            self.late += 1  # processed, but after its deadline: throughput that is not goodput
+        else:
+            self.on_time.add(finished)
         if self._recent_ids.seen_before(item_id):
             self.duplicates += 1
         self.metrics.processing_duration.observe(finished - started)
@@ -98,42 +110,15 @@ class Consumer:
         return finished - started
 
     def counts(self) -> dict[str, int]:
-        return {"processed": self.processed, "failed": self.failed, "duplicates": self.duplicates}
+        return {
+            "processed": self.processed,
+            "failed": self.failed,
+            "duplicates": self.duplicates,
+            "late": self.late,
+            "expired": self.expired,
+        }
 
     def throughput(self) -> float:
         rate = self.meter.per_second(time.monotonic())
         self.metrics.throughput.set(rate)
         return rate
-
-    def status(self) -> dict[str, Any]:
-        settings = self.settings
-        limit = max_throughput(settings)
-        factor = settings.slow_down_factor
-        return {
-            "service": "consumer",
-            "config": {
-                **as_dict(settings),
-                # The original's meanings (docs/original-contract.md): the time per item as the consumer runs it, the
-                # range as "MIN-MAX" while variable processing is on. The setting before the slow-down factor is
-                # base_processing_time_ms here and processing_time_ms in GET /admin/config.
-                "processing_time_ms": plain(round(effective_processing_ms(settings), 3)),
-                "processing_range_ms": (
-                    f"{plain(round(settings.processing_min_ms * factor, 3))}-"
-                    f"{plain(round(settings.processing_max_ms * factor, 3))}"
-                    if settings.variable_processing
-                    else None
-                ),
-                "base_processing_time_ms": plain(settings.processing_time_ms),
-                "effective_processing_time_ms": round(mean_processing_seconds(settings) * 1000.0, 3),
-            },
-            "state": {
-                "items_in_flight": self.in_flight,
-                "max_throughput": max_throughput_text(settings),
-                "max_throughput_at_concurrency": None if limit is None else round(limit, 2),
-                "throughput": round(self.throughput(), 2),
-                "items_processed": self.processed,
-                "items_failed": self.failed,
-                "items_rejected": self.rejected,
-                "duplicates": self.duplicates,
-            },
-        }

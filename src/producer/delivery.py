@@ -57,9 +57,15 @@ class Delivery:
                         "queue.latency_seconds": waited,
                     }
                 )
-            body = json.dumps(
-                {"id": item.id, "created_at": item.created_at, "payload": item.payload, "queue_latency_seconds": waited}
-            ).encode()
+            fields = {
+                "id": item.id,
+                "created_at": item.created_at,
+                "payload": item.payload,
+                "queue_latency_seconds": waited,
+            }
+            if settings.item_deadline_ms > 0:
+                fields["deadline"] = item.created_at + settings.item_deadline_ms / 1000.0
+            body = json.dumps(fields).encode()
             outcome = await self._attempts(body, span)
             if span is not None and span.is_recording():
                 span.set_attribute("send.outcome", outcome)

@@ -115,6 +115,14 @@ class ProducerSettings:
         maximum=1,
     )
 
+    item_deadline_ms: float = setting(
+        0.0,
+        "How long an item is worth having, from its creation: it is sent with that deadline (`deadline`, epoch "
+        "seconds), and work finished after it is wasted; 0 sends no deadline",
+        unit="ms",
+        minimum=0,
+        maximum=600000,
+    )
     dequeue_order: str = setting(
         "fifo",
         "Which waiting item a sender takes next: the oldest (fifo), or the newest (lifo: under overload most items "

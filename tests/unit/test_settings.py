@@ -90,7 +90,8 @@ def test_schema_carries_bounds_enums_and_descriptions() -> None:
     assert set(props) == {
         "productionRate", "queueMode", "maxQueueSize", "rateLimit", "rateLimitBurst", "payloadBytes",
         "senderConcurrency", "retryBudget", "retryBackoffMs", "sendTimeoutMs", "codelTargetMs", "codelIntervalMs",
-        "highWatermark", "lowWatermark", "highPriorityShare", "dequeueOrder", "produceOverloadStatus",
+        "highWatermark", "lowWatermark", "highPriorityShare", "itemDeadlineMs", "dequeueOrder",
+        "produceOverloadStatus",
         "adaptiveConcurrency",
     }  # fmt: skip
     assert props["queueMode"]["enum"] == [mode.value for mode in QueueMode]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
+import math
 
-from backpressure_lab.consumer.work_item import MAX_ID_LENGTH, ItemError, item_id_of
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from backpressure_lab.consumer.work_item import MAX_ID_LENGTH, MAX_TIME, ItemError, deadline_of, item_id_of
 
 
 @pytest.mark.parametrize(
@@ -44,3 +48,30 @@ def test_a_bad_item_is_refused_naming_the_field(item: dict[str, object], message
         item_id_of(item)
     assert message in str(caught.value)
     assert len(str(caught.value)) < 400
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=5,
+)
+
+
+@given(json_values)
+def test_a_deadline_is_a_finite_time_or_a_refusal_that_names_it(value: object) -> None:
+    a_time = isinstance(value, int | float) and not isinstance(value, bool) and -MAX_TIME <= value <= MAX_TIME
+    if value is None or a_time:
+        deadline = deadline_of({"id": "a", "deadline": value})
+        if value is None:
+            assert deadline is None
+        else:
+            assert deadline is not None
+            assert deadline == value
+            assert math.isfinite(deadline)
+        return
+    with pytest.raises(ItemError, match=r"^deadline must be a number, seconds since the epoch"):
+        deadline_of({"id": "a", "deadline": value})
+
+
+def test_an_item_without_a_deadline_has_none() -> None:
+    assert deadline_of({"id": "a", "created_at": 1700000000.0}) is None
