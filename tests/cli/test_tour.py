@@ -22,7 +22,10 @@ def test_the_tour_waits_for_the_learners_change_checks_it_and_moves_on(lab: Lab)
             """The learner types the commands shown under the exercise's title, in another terminal."""
 
             def shown() -> str:
-                return pane.screen().split(exercise, 1)[-1]
+                # Nothing until the tour has shown this exercise: the screen still holds the previous one's commands
+                # and "Waiting" line while the tour resets the lab (typed then, the reset would undo them).
+                screen = pane.screen()
+                return screen.split(exercise, 1)[1] if exercise in screen else ""
 
             assert wait_until(lambda: "Waiting for your change" in shown(), 60), pane.screen()
             typed = [line.strip() for line in shown().splitlines() if line.strip().startswith("curl ")]
