@@ -198,18 +198,16 @@ def solve(client: LabClient, cluster: Cluster | None, console: Console, which: s
 def report(client: LabClient, cluster: Cluster | None, console: Console, args: argparse.Namespace, target: str) -> None:
     if args.seconds is not None and not 1 <= args.seconds <= 3600:
         raise LabError(f"--seconds must be between 1 and 3600 (got {args.seconds:g})")
-    if args.exercise is None:
-        png = args.output or Path("report.png")
-        check_output(png)
+    item = None if args.exercise is None else chosen_exercises([args.exercise])[0]
+    png = args.output or Path("report.png" if item is None else f"report-{item.number}.png")
+    check_output(png)
+    if item is None:
         seconds = 60.0 if args.seconds is None else args.seconds
         console.print(f"recording the lab for {seconds:g} s ...")
         samples, title = record(client, seconds), f"The lab for {seconds:g} s ({target})"
     else:
-        item = chosen_exercises([args.exercise])[0]
         if cluster is None and item.needs_cluster:
             raise LabError(f"exercise {item.number} scales pods: record it in the cluster (`bplab --cluster report`)")
-        png = args.output or Path(f"report-{item.number}.png")
-        check_output(png)
         console.print(f"recording {item.title} from the baseline ...")
         scale = None if cluster is None else cluster.scale_consumers
         samples = record_exercise(client, item, _applier(client, cluster), scale, args.seconds)

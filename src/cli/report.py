@@ -84,8 +84,8 @@ def check_output(png: Path) -> None:
 
 
 def write_report(samples: list[Sample], title: str, png: Path) -> Path:
-    """The PNG at `png` and its series at the same name with .json; returns the JSON's path."""
-    check_output(png)
+    """The PNG at `png` (checked with `check_output` before recording) and its series at the same name with .json;
+    returns the JSON's path."""
     drawn = series(samples)
     draw(drawn, "\n".join(textwrap.wrap(title, 100)), png)
     figures = png.with_suffix(".json")

@@ -30,12 +30,7 @@ def item_id_of(item: dict[str, Any]) -> str | int:
     """The item's id, after checking the id, `created_at` and `payload`; raises ItemError naming the bad field."""
     item_id = _checked_id(item.get("id"))
     created_at = item.get("created_at", 0.0)
-    # Compared, not converted: float() of a 400-digit integer raises, and NaN fails every comparison.
-    if (
-        isinstance(created_at, bool)
-        or not isinstance(created_at, int | float)
-        or not -MAX_TIME <= created_at <= MAX_TIME
-    ):
+    if not _is_time(created_at):
         raise ItemError(f"created_at must be a number, seconds since the epoch (got {echo(created_at)})")
     payload = item.get("payload", "")
     # The original lab's producer sent an object ({"data": "x" * 1024, "metadata": {...}}); this one sends a string.
@@ -60,6 +55,12 @@ def deadline_of(item: dict[str, Any]) -> float | None:
     deadline = item.get("deadline")
     if deadline is None:
         return None
-    if isinstance(deadline, bool) or not isinstance(deadline, int | float) or not -MAX_TIME <= deadline <= MAX_TIME:
+    if not _is_time(deadline):
         raise ItemError(f"deadline must be a number, seconds since the epoch (got {echo(deadline)})")
     return float(deadline)
+
+
+def _is_time(value: object) -> bool:
+    """A number of seconds since the epoch that a clock could give. Compared, not converted: float() of a 400-digit
+    integer raises, and NaN fails every comparison."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and -MAX_TIME <= value <= MAX_TIME
