@@ -158,13 +158,19 @@ def chosen_exercises(which: list[str]) -> list[Exercise]:
     return chosen
 
 
+def refuse_if_cluster_only(item: Exercise, cluster: Cluster | None, command: str) -> None:
+    """An exercise that scales pods runs only against the cluster: say so, with the command that runs it there."""
+    if cluster is None and item.needs_cluster:
+        raise LabError(
+            f"exercise {item.number} scales pods: it needs the cluster "
+            f"(`make up`, then `bplab --cluster {command} {item.number}`)"
+        )
+
+
 def check(client: LabClient, cluster: Cluster | None, console: Console, which: list[str]) -> int:
     chosen = chosen_exercises(which)
-    if cluster is None and len(chosen) == 1 and chosen[0].needs_cluster:
-        number = chosen[0].number
-        raise LabError(
-            f"exercise {number} scales pods: it needs the cluster (`make up`, then `bplab --cluster check {number}`)"
-        )
+    if len(chosen) == 1:
+        refuse_if_cluster_only(chosen[0], cluster, "check")
     runnable = [item for item in chosen if cluster is not None or not item.needs_cluster]
     verdicts = run_checks(
         client, runnable, _applier(client, cluster), None if cluster is None else cluster.scale_consumers
@@ -183,8 +189,7 @@ def check(client: LabClient, cluster: Cluster | None, console: Console, which: l
 
 def solve(client: LabClient, cluster: Cluster | None, console: Console, which: str) -> int:
     item = chosen_exercises([which])[0]
-    if cluster is None and item.needs_cluster:
-        raise LabError(f"exercise {item.number} scales pods: solve it in the cluster (`bplab --cluster solve {which}`)")
+    refuse_if_cluster_only(item, cluster, "solve")
     console.print(f"[bold]{item.title}[/bold]: {item.summary}")
     scale = None if cluster is None else cluster.scale_consumers
     verdict = run_checks(client, [item], _applier(client, cluster), scale, leave_applied=True)
@@ -206,8 +211,7 @@ def report(client: LabClient, cluster: Cluster | None, console: Console, args: a
         console.print(f"recording the lab for {seconds:g} s ...")
         samples, title = record(client, seconds), f"The lab for {seconds:g} s ({target})"
     else:
-        if cluster is None and item.needs_cluster:
-            raise LabError(f"exercise {item.number} scales pods: record it in the cluster (`bplab --cluster report`)")
+        refuse_if_cluster_only(item, cluster, "report")
         console.print(f"recording {item.title} from the baseline ...")
         scale = None if cluster is None else cluster.scale_consumers
         samples = record_exercise(client, item, _applier(client, cluster), scale, args.seconds)
