@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator, Sequence
 
 from backpressure_lab.cli.client import LabClient, LabError
 from backpressure_lab.cli.exercises import BASELINE, Exercise, Sample, Verdict, changed_settings
+from backpressure_lab.cli.looks import look_at_the_lab
 from backpressure_lab.cli.waits import poll
 
-SAMPLE_SECONDS = 0.5
 # How long the work of a previous exercise may take to leave once the baseline is applied: 32 sends in flight
 # against a consumer of 4 at 100 ms drain in about a second; a send timeout is 10 s.
 DRAIN_SECONDS = 30.0
@@ -24,15 +24,8 @@ Apply = Callable[[Exercise], None]
 def observe(
     client: LabClient, seconds: float, burst: int = 0, sleep: Callable[[float], None] = time.sleep
 ) -> list[Sample]:
-    samples: list[Sample] = []
-    started = time.monotonic()
-    while True:
-        now = time.monotonic() - started
-        sent = client.produce(burst) if burst else None
-        samples.append(Sample(now, client.producer_status(), client.consumer_status(), sent))
-        if now >= seconds:
-            return samples
-        sleep(SAMPLE_SECONDS)
+    """A check's looks: the first unanswered one fails it."""
+    return look_at_the_lab(client, seconds, burst=burst, sleep=sleep)
 
 
 def _in_flight(client: LabClient) -> tuple[int, int, int]:

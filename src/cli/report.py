@@ -9,9 +9,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from backpressure_lab.cli.checks import SAMPLE_SECONDS, Apply, reset
+from backpressure_lab.cli.checks import Apply, reset
 from backpressure_lab.cli.client import LabClient, LabError
 from backpressure_lab.cli.exercises import Exercise, Sample
+from backpressure_lab.cli.looks import look_at_the_lab
 from backpressure_lab.cli.report_plot import draw
 from backpressure_lab.cli.report_series import series
 
@@ -32,28 +33,12 @@ def record(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> list[Sample]:
-    """A look at both services every SAMPLE_SECONDS for `seconds`. At `change_at` seconds `change` runs once; from
-    then on each look also sends a /produce of `burst` items (an exercise whose clients send bursts)."""
-    samples: list[Sample] = []
-    started = clock()
-    changed = change_at is None
-    unanswered_since: float | None = None
-    while True:
-        now = clock() - started
-        if not changed and change_at is not None and now >= change_at:
-            change()
-            changed = True
-        try:
-            sent = client.produce(burst) if burst and changed else None
-            samples.append(Sample(now, client.producer_status(), client.consumer_status(), sent))
-            unanswered_since = None
-        except LabError:  # a gap in the picture, not the end of it (the exercise 3 kill and restart)
-            unanswered_since = now if unanswered_since is None else unanswered_since
-            if now - unanswered_since >= OUTAGE_SECONDS:
-                raise
-        if now >= seconds:
-            return samples
-        sleep(SAMPLE_SECONDS)
+    """The looks of a recording, which goes on through an outage of up to OUTAGE_SECONDS (a gap in the picture, not
+    the end of it: exercise 3's kill and restart)."""
+    return look_at_the_lab(
+        client, seconds, burst=burst, change_at=change_at, change=change, outage_seconds=OUTAGE_SECONDS, sleep=sleep,
+        clock=clock,
+    )  # fmt: skip
 
 
 def record_exercise(
