@@ -26,8 +26,11 @@ STOP_TIMEOUT = 180.0
 """Seconds the interrupted child pytest may take to stop its control plane and exit."""
 
 HOLDING_TEST = """
-import json, os, time
+import faulthandler, json, os, signal, time
 from pathlib import Path
+
+# If the child does not stop, the parent asks for every thread's stack before it kills it.
+faulthandler.register(signal.SIGUSR1, all_threads=True)
 
 def test_hold(control_plane):
     info = {"pids": [p.pid for p in control_plane.processes()],
@@ -75,7 +78,15 @@ def test_interrupted_run_leaves_no_process_and_no_port(
         child.send_signal(signum)
         # The child's teardown stops two components with a grace of 10 s each: 60 s was too short once with a CPU
         # hog beside CI (issue N's loaded runs). The test judges what is left afterwards, not how fast it went.
-        output = child.communicate(timeout=STOP_TIMEOUT)[0].decode()
+        try:
+            output = child.communicate(timeout=STOP_TIMEOUT)[0].decode()
+        except subprocess.TimeoutExpired:
+            child.send_signal(signal.SIGUSR1)
+            time.sleep(2)
+            os.killpg(child.pid, signal.SIGKILL)
+            stuck = child.communicate()[0].decode(errors="replace")
+            pytest.fail(f"the child pytest did not stop within {STOP_TIMEOUT:g} s of {signum.name}; its output and "
+                        f"its threads' stacks:\n{stuck}")  # fmt: skip
     finally:
         if child.poll() is None:
             os.killpg(child.pid, signal.SIGKILL)
