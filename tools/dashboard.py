@@ -127,6 +127,25 @@ ROWS: list[tuple[str, list[Panel]]] = [
                 unit="reqps",
             ),
             Panel(
+                "Retry Amplification",
+                "Requests a consumer received for each item it accepted: 1 when nothing is retried. Retrying every "
+                "refused send at once (retryBackoffMs 0, honourRetryAfter false) multiplies it; a retry budget "
+                "(retryBudgetRatio) and client-side throttling (clientThrottleK) bring it back towards 1 and K.",
+                [
+                    Target(
+                        f"sum(rate(backpressure_send_responses_total{{{PRODUCER}}}[{RATE}])) / "
+                        f'sum(rate(backpressure_send_responses_total{{{PRODUCER},code="2xx"}}[{RATE}]))',
+                        "producer: attempts sent per accepted item",
+                    ),
+                    Target(
+                        f"(sum(rate(backpressure_items_processed_total{{{CONSUMER}}}[{RATE}])) + "
+                        f"sum(rate(backpressure_overload_responses_total{{{CONSUMER}}}[{RATE}]))) / "
+                        f"sum(rate(backpressure_items_processed_total{{{CONSUMER}}}[{RATE}]))",
+                        "consumer: requests per item processed",
+                    ),
+                ],
+            ),
+            Panel(
                 "Oldest Waiting Item",
                 "How long the item that has waited longest has been queued. The wait percentiles are of the "
                 "items served; with LIFO (dequeueOrder: lifo) they stay short under overload while this age grows: "

@@ -336,6 +336,46 @@ def _drops_late_work(samples: list[Sample], exercise: Exercise) -> Verdict:
     )
 
 
+def _consumer_view(samples: list[Sample]) -> tuple[float, float]:
+    """Over the observation, as the consumer saw it: requests received per item it accepted, and items processed
+    per second."""
+    first, last = samples[0].consumer["state"], samples[-1].consumer["state"]
+    seconds = max(samples[-1].at - samples[0].at, 1e-9)
+    processed = last["items_processed"] - first["items_processed"]
+    refused = last["items_rejected"] - first["items_rejected"]
+    return (processed + refused) / max(processed, 1), processed / seconds
+
+
+def _capacity(exercise: Exercise) -> float:
+    consumer = ConsumerSettings(**exercise.consumer)
+    return consumer.concurrency * 1000.0 / (consumer.processing_time_ms * consumer.slow_down_factor)
+
+
+def _amplifies(samples: list[Sample], exercise: Exercise) -> Verdict:
+    amplification, throughput = _consumer_view(samples)
+    dropped = rate(samples, "dropped")
+    passed = amplification >= 5.0
+    return Verdict(
+        passed,
+        f"the consumer received {amplification:.1f} requests for each item it accepted (>= 5) at "
+        f"{throughput:.1f} items/s of its {_capacity(exercise):.0f}; the producer dropped {dropped:.1f} items/s "
+        "with their retries spent",
+    )
+
+
+def _contains_the_storm(samples: list[Sample], exercise: Exercise) -> Verdict:
+    amplification, throughput = _consumer_view(samples)
+    held_back = rate(samples, "throttled") + rate(samples, "retries_denied")
+    capacity = _capacity(exercise)
+    passed = amplification <= 2.5 and held_back > 0 and throughput >= 0.5 * capacity
+    return Verdict(
+        passed,
+        f"the consumer received {amplification:.1f} requests per accepted item (<= 2.5) at {throughput:.1f} "
+        f"items/s (>= half its {capacity:.0f}); the producer held back {held_back:.1f} attempts/s itself "
+        "(throttled, or retries its budget denied)",
+    )
+
+
 def _scales_out(samples: list[Sample], exercise: Exercise) -> Verdict:
     per_consumer = exercise.consumer["concurrency"] * 1000.0 / exercise.consumer["processing_time_ms"]
     counts = [int(s.producer["consumers"]["count"]) for s in samples]
@@ -349,6 +389,20 @@ def _scales_out(samples: list[Sample], exercise: Exercise) -> Verdict:
 
 
 SLOW = {"slow_down_factor": 5.0}
+
+# A retry storm: a consumer that takes 20 items/s, 16 senders offering 30/s, and each failed send retried at once,
+# up to 20 times, without waiting for the Retry-After the consumer's 503s ask for.
+RETRY_STORM = {
+    "production_rate": 30.0,
+    "queue_mode": "bounded",
+    "max_queue_size": 100,
+    "payload_bytes": 1024,
+    "sender_concurrency": 16,
+    "retry_budget": 20,
+    "retry_backoff_ms": 0.0,
+    "honour_retry_after": False,
+}
+STORM_CONSUMER = {"concurrency": 2}
 
 # Every setting at its default: where each check starts and where it leaves the lab (`bplab reset`).
 BASELINE = Exercise(
@@ -750,6 +804,53 @@ EXERCISES = [
             ),
         ),
         check=_drops_late_work,
+    ),
+    Exercise(
+        19,
+        "19-retry-storm",
+        "Retry storms",
+        "the consumer takes 20 items/s, the producer offers 30 with 16 sends at once, and retries every refused send "
+        "at once, ignoring Retry-After: each accepted item costs the consumer many requests, and items are dropped "
+        "within milliseconds, their 20 retries spent",
+        producer=RETRY_STORM,
+        consumer=STORM_CONSUMER,
+        settle_seconds=4.0,
+        observe_seconds=10.0,
+        hints=(
+            (
+                "Compare what the consumer answers with what it accepts: `curl -s localhost:8001/status | jq .state` "
+                "shows items_rejected growing many times faster than items_processed."
+            ),
+            (
+                "The producer sees the same: `curl -s localhost:8000/status | jq .sends` gives "
+                "attempts_per_accepted_item; the storm needs retry_backoff_ms 0 and honour_retry_after false."
+            ),
+        ),
+        check=_amplifies,
+    ),
+    Exercise(
+        20,
+        "20-retry-budget",
+        "Retry budget and client-side throttling",
+        "the same storm, with a retry budget (retries at most 10% of first attempts) and the SRE book's client-side "
+        "throttle (K = 2): the producer refuses attempts itself that the consumer would refuse, so the consumer "
+        "receives under 2.5 requests per accepted item",
+        producer={**RETRY_STORM, "retry_budget_ratio": 0.1, "client_throttle_k": 2.0},
+        consumer=STORM_CONSUMER,
+        settle_seconds=4.0,
+        observe_seconds=10.0,
+        hints=(
+            (
+                "`curl -s localhost:8000/status | jq .sends` shows retry_share near 0.1 and a throttle_probability "
+                "above 0 while attempts_per_accepted_item falls towards 2."
+            ),
+            (
+                "Both limits are the producer's: `jq .config.retry_budget_ratio,.config.client_throttle_k` on "
+                "localhost:8000/status should read 0.1 and 2; `jq .stats.throttled,.stats.retries_denied` count what "
+                "they held back."
+            ),
+        ),
+        check=_contains_the_storm,
     ),
 ]
 

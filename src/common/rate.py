@@ -34,3 +34,13 @@ class RateMeter:
         )
         span = min(float(self.window), max(1.0, current - math.floor(self._started)))
         return total / span
+
+    def recent_total(self, now: float) -> int:
+        """Events in the current second and the `window - 1` before it: up to the moment, for a decision that must
+        see what it just did (per_second leaves the unfinished second out)."""
+        current = math.floor(now)
+        return sum(
+            count
+            for count, second in zip(self._buckets, self._bucket_second, strict=True)
+            if current - self.window < second <= current
+        )

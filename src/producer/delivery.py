@@ -1,11 +1,11 @@
 """Delivering one item to a consumer: its attempts, the retries with full-jitter backoff that honours the consumer's
-Retry-After, and the spans of each. The item is dropped, and counted, only when its retry budget is spent."""
+Retry-After, and the spans of each (attempt_policy.py decides each one). The item is dropped, and counted, only
+when its retries are spent or the producer's retry budget denies one."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import random
 import time
 from dataclasses import dataclass
 
@@ -13,10 +13,11 @@ import aiohttp
 from opentelemetry.trace import Span, Status, StatusCode
 
 from backpressure_lab.common.telemetry import Spans
+from backpressure_lab.producer.attempt_policy import AttemptPolicy, Outcome
 from backpressure_lab.producer.consumers import ConsumerEndpoints
 from backpressure_lab.producer.items import WorkItem
 from backpressure_lab.producer.pipeline import Pipeline
-from backpressure_lab.producer.retry import backoff_seconds, is_retryable, parse_retry_after
+from backpressure_lab.producer.retry import parse_retry_after
 from backpressure_lab.producer.send_gate import SendGate
 from backpressure_lab.producer.tallies import Tally
 
@@ -28,6 +29,10 @@ class Attempt:
     retry_after: float | None
 
 
+THROTTLED = Attempt(None, "throttled", None)
+"""An attempt the client-side throttle refused: never sent, so no answer."""
+
+
 class Delivery:
     def __init__(
         self, pipeline: Pipeline, session: aiohttp.ClientSession, consumers: ConsumerEndpoints, gate: SendGate
@@ -36,7 +41,7 @@ class Delivery:
         self.gate = gate
         self.session = session
         self.consumers = consumers
-        self._random = random.Random()
+        self._policy = AttemptPolicy(pipeline.sends)
         self._spans = Spans("backpressure_lab.producer")
         self._timeout = aiohttp.ClientTimeout(total=pipeline.settings.send_timeout_ms / 1000.0)
 
@@ -73,39 +78,37 @@ class Delivery:
                     span.set_status(Status(StatusCode.ERROR, f"item {outcome}"))
 
     async def _attempts(self, body: bytes, span: Span | None) -> str:
-        pipeline = self.pipeline
+        pipeline, policy = self.pipeline, self._policy
         attempt = 0
         while True:
             attempt += 1
+            settings = pipeline.settings
             # One span per attempt, parent of the HTTP client span: its number, the response and what came of it.
             with self._spans.start("send_attempt") as attempt_span:
-                result = await self._send_once(body)
-                outcome = self._attempt_outcome(result, attempt)
+                throttled = not policy.begin(settings, attempt, time.monotonic())
+                if throttled:
+                    result = THROTTLED
+                    pipeline.tallies.add(Tally.THROTTLED)
+                else:
+                    result = await self._send_once(body)
+                    pipeline.metrics.responded(result.code)
+                outcome = policy.outcome(settings, result.status, attempt, time.monotonic(), throttled)
                 if attempt_span is not None and attempt_span.is_recording():
                     attempt_span.set_attributes(
                         {"send.attempt": attempt, "send.response": result.code, "send.attempt.outcome": outcome}
                     )
-            pipeline.metrics.responded(result.code)
             if span is not None and span.is_recording():
                 span.set_attribute("send.attempts", attempt)
-            if outcome == "sent":
+            if outcome is Outcome.SENT:
                 pipeline.dispatch.delivered(Tally.SENT)
                 return "sent"
-            if outcome == "dropped":
+            if outcome is not Outcome.RETRIED:
+                if outcome is Outcome.DENIED:
+                    pipeline.tallies.add(Tally.RETRIES_DENIED)
                 pipeline.dispatch.delivered(Tally.DROPPED)
                 return "dropped"
             pipeline.tallies.add(Tally.RETRIES)
-            delay = backoff_seconds(
-                attempt, pipeline.settings.retry_backoff_ms, self._random.random(), result.retry_after
-            )
-            await asyncio.sleep(delay)
-
-    def _attempt_outcome(self, result: Attempt, attempt: int) -> str:
-        """sent, retried (another attempt follows) or dropped (not retryable, or the retry budget is spent)."""
-        if result.status is not None and 200 <= result.status < 300:
-            return "sent"
-        retries_left = self.pipeline.settings.retry_budget - (attempt - 1)
-        return "retried" if is_retryable(result.status) and retries_left > 0 else "dropped"
+            await asyncio.sleep(policy.delay(settings, attempt, result.retry_after))
 
     async def _send_once(self, body: bytes) -> Attempt:
         metrics = self.pipeline.metrics

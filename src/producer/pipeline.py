@@ -20,6 +20,7 @@ from backpressure_lab.producer.intake import Intake
 from backpressure_lab.producer.littles_law import LittlesLaw, LittlesLawMeter
 from backpressure_lab.producer.live_settings import LiveSettings
 from backpressure_lab.producer.metrics import ProducerMetrics
+from backpressure_lab.producer.send_history import SendHistory
 from backpressure_lab.producer.settings import ProducerSettings
 from backpressure_lab.producer.tallies import Measures, PriorityTallies, Tallies, Tally
 from backpressure_lab.producer.token_bucket import TokenBucket
@@ -51,6 +52,8 @@ class Pipeline:
             metrics=metrics,
         )
         self.dispatch = Dispatch(self.live, self.queue, self.codel, self.measures, metrics)
+        self.sends = SendHistory()
+        """The attempts of the last seconds, which the retry limits decide on and /status shows."""
         self.in_flight = 0
         """Sends awaiting a consumer's answer (the sender counts them)."""
         # Read when /metrics is scraped, so a gauge never shows a figure the producer no longer has, and the

@@ -72,7 +72,32 @@ class ProducerSettings:
         3, "Retries of a failed send before the item is dropped", unit="retries", minimum=0, maximum=20
     )
     retry_backoff_ms: float = setting(
-        100.0, "Base of the exponential backoff between retries (full jitter)", unit="ms", minimum=1, maximum=10000
+        100.0,
+        "Base of the exponential backoff between retries (full jitter); 0 retries at once",
+        unit="ms",
+        minimum=0,
+        maximum=10000,
+    )
+    honour_retry_after: bool = setting(
+        True,
+        "Wait at least the Retry-After a consumer's 503 or 429 asks for before retrying (off: only the backoff, as "
+        "a naive client does)",
+    )
+    retry_budget_ratio: float = setting(
+        0.0,
+        "A retry budget for the producer as a whole: retries may be at most this share of its first attempts over "
+        "the last 10 s (the SRE book's 0.1: one in ten); past it a failed item is dropped, not retried; 0 sets no "
+        "such budget (retry_budget still limits each item)",
+        minimum=0,
+        maximum=20,
+    )
+    client_throttle_k: float = setting(
+        0.0,
+        "Client-side throttling (the SRE book's adaptive throttling): refuse an attempt locally, without sending "
+        "it, with probability max(0, (requests - K*accepts) / (requests + 1)) over the last 10 s; a refused attempt "
+        "counts against the item's retry_budget. 2 is the book's K; 0 turns it off",
+        minimum=0,
+        maximum=10,
     )
     send_timeout_ms: float = setting(
         10000.0, "Time a send may take before it counts as failed", unit="ms", minimum=10, maximum=300000

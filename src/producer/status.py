@@ -12,6 +12,7 @@ from backpressure_lab.common.settings import as_dict, plain
 from backpressure_lab.producer.admission import capacity
 from backpressure_lab.producer.consumers import ConsumerEndpoints
 from backpressure_lab.producer.pipeline import Pipeline
+from backpressure_lab.producer.retry_limits import throttle_probability
 from backpressure_lab.producer.settings import QueueMode
 
 MIB = 1024 * 1024
@@ -69,6 +70,7 @@ def producer_status(
             "seconds_to_limit": None if seconds_to_limit is None else round(seconds_to_limit, 1),
         },
         "littles_law": _littles_law(pipeline),
+        "sends": _sends(pipeline, now),
         "priorities": pipeline.measures.priorities.as_status(),
         "stats": {
             **pipeline.tallies.as_status(),
@@ -89,6 +91,24 @@ def _littles_law(pipeline: Pipeline) -> dict[str, float | None]:
         "mean_wait_seconds": round(law.mean_wait, 3),
         "predicted_depth": round(law.predicted_depth, 2),
         "error": None if law.error is None else round(law.error, 3),
+    }
+
+
+def _sends(pipeline: Pipeline, now: float) -> dict[str, float | None]:
+    """The attempts of the last 10 s, per second: how many a consumer received for each item it accepted (the retry
+    storm's amplification), and what the retry budget and the client-side throttle see."""
+    sends = pipeline.sends.per_second(now)
+    recent = pipeline.sends.recent(now)
+    return {
+        "attempts_per_second": round(sends.requests, 2),
+        "sent_per_second": round(sends.sent, 2),
+        "accepted_per_second": round(sends.accepted, 2),
+        "throttled_per_second": round(sends.throttled, 2),
+        "attempts_per_accepted_item": _rounded(sends.attempts_per_accepted_item),
+        "retry_share": _rounded(sends.retry_share),
+        "throttle_probability": round(
+            throttle_probability(recent.requests, recent.accepted, pipeline.settings.client_throttle_k), 3
+        ),
     }
 
 

@@ -24,7 +24,7 @@ class Tally(StrEnum):
     REJECTED = "rejected"
     """Refused admission, or evicted (an eviction counts here too, as the original's clients read it)."""
     DROPPED = "dropped"
-    """Given up after the retry budget."""
+    """Given up: its retries spent, not retryable, or a retry denied by the producer's retry budget."""
     EXPIRED = "expired"
     """Shed by CoDel at dequeue."""
     EVICTED = "evicted"
@@ -32,6 +32,10 @@ class Tally(StrEnum):
     CLEARED = "cleared"
     """Removed by POST /admin/clear-queue."""
     RETRIES = "retries"
+    THROTTLED = "throttled"
+    """Attempts the client-side throttle refused without sending them (client_throttle_k)."""
+    RETRIES_DENIED = "retries_denied"
+    """Retries the producer's retry budget did not allow (retry_budget_ratio): each such item is dropped."""
     RATE_LIMIT_DELAYS = "rate_limit_delays"
     """Items that had to wait for a rate-limit token, each once."""
     RATE_LIMIT_WAIT_SECONDS = "rate_limit_wait_seconds"
@@ -60,6 +64,11 @@ COUNTERS: dict[Tally, tuple[str, str]] = {
         "Seconds the generator spent waiting for space (block mode)",
     ),
     Tally.RETRIES: ("backpressure_send_retries", "Send attempts that were retries of a failed send"),
+    Tally.THROTTLED: ("backpressure_sends_throttled", "Send attempts the client-side throttle refused unsent"),
+    Tally.RETRIES_DENIED: (
+        "backpressure_retries_denied",
+        "Retries the producer's retry budget did not allow (the item was dropped)",
+    ),
     Tally.EXPIRED: ("backpressure_items_expired", "Items CoDel shed at dequeue after waiting too long"),
     Tally.EVICTED: (
         "backpressure_items_evicted",

@@ -95,6 +95,20 @@ def switch_modes(lab: Lab, log_dir: Path) -> None:
         time.sleep(0.15)
 
 
+def retry_storm_under_both_limits(lab: Lab, log_dir: Path) -> None:
+    # Refused sends retried at once while the retry budget and the client-side throttle hold some back: a denied
+    # retry ends its item as dropped, a throttled attempt never reaches the consumer.
+    storm = {"retry_budget": 20, "retry_backoff_ms": 0, "honour_retry_after": False, "retry_budget_ratio": 0.1,
+             "client_throttle_k": 2}  # fmt: skip
+    lab.producer.admin("/admin/config", storm)
+    lab.consumer.admin("/admin/config", {"concurrency": 1})
+    time.sleep(1.5)
+    lab.consumer.admin("/admin/config", {"concurrency": 4})
+    calm = {"retry_budget": LOAD["retry_budget"], "retry_backoff_ms": LOAD["retry_backoff_ms"],
+            "honour_retry_after": True, "retry_budget_ratio": 0, "client_throttle_k": 0}  # fmt: skip
+    lab.producer.admin("/admin/config", calm)
+
+
 FAULTS: list[Callable[[Lab, Path], None]] = [
     stop_the_consumer_past_the_send_timeout,
     kill_and_restart_the_consumer,
@@ -103,6 +117,7 @@ FAULTS: list[Callable[[Lab, Path], None]] = [
     shrink_the_queue,
     high_priority_under_pressure,
     burst_of_produce,
+    retry_storm_under_both_limits,
     switch_modes,
 ]
 
@@ -130,3 +145,5 @@ def test_every_item_is_accounted_for_after_every_fault(tmp_path: Path, mode: str
     assert stats["sent"] > 0
     assert stats["cleared"] > 0
     assert stats["retries"] > 0
+    assert stats["throttled"] > 0
+    assert stats["retries_denied"] > 0

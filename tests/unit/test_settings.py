@@ -89,7 +89,8 @@ def test_schema_carries_bounds_enums_and_descriptions() -> None:
     props = schema["properties"]
     assert set(props) == {
         "productionRate", "queueMode", "maxQueueSize", "rateLimit", "rateLimitBurst", "payloadBytes",
-        "senderConcurrency", "retryBudget", "retryBackoffMs", "sendTimeoutMs", "codelTargetMs", "codelIntervalMs",
+        "senderConcurrency", "retryBudget", "retryBackoffMs", "honourRetryAfter", "retryBudgetRatio", "clientThrottleK",
+        "sendTimeoutMs", "codelTargetMs", "codelIntervalMs",
         "highWatermark", "lowWatermark", "highPriorityShare", "itemDeadlineMs", "dequeueOrder",
         "produceOverloadStatus",
         "adaptiveConcurrency",
