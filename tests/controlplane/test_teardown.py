@@ -29,6 +29,9 @@ HOLDING_TEST = """
 import faulthandler, json, os, signal, time
 from pathlib import Path
 
+# Ctrl-C as a terminal delivers it: a run started in the background by a non-interactive shell (as CI may start
+# .ci/run) inherits SIGINT ignored (POSIX: asynchronous lists), and Python then never raises KeyboardInterrupt.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 # If the child does not stop, the parent asks for every thread's stack before it kills it.
 faulthandler.register(signal.SIGUSR1, all_threads=True)
 
