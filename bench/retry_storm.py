@@ -11,7 +11,6 @@ Run: .venv/bin/python bench/retry_storm.py [--seconds 20] [--rounds 1]
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from backpressure_lab.cli.exercises import BASELINE, RETRY_STORM, STORM_CONSUMER
 from bench.machine import describe
+from bench.one_hop import cpu_seconds
 from tests.services.lab import Lab, running_lab
 
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -31,13 +31,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "both (exercise 20)": {"retry_budget_ratio": 0.1, "client_throttle_k": 2.0},
     "default retries (backoff 100 ms, Retry-After)": {"retry_backoff_ms": 100.0, "honour_retry_after": True},
 }
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU of a process and its children that were waited for (/proc/PID/stat fields 14 to 17)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(value) for value in fields[11:15]) / TICKS
 
 
 def measure(lab: Lab, changes: dict[str, Any], settle: float, seconds: float) -> dict[str, float]:

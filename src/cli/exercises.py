@@ -61,6 +61,11 @@ def rate(samples: list[Sample], stat: str) -> float:
     return (last.stat(stat) - first.stat(stat)) / max(last.at - first.at, 1e-9)
 
 
+def consumer_change(samples: list[Sample], count: str) -> int:
+    """How much one of the consumer's /status counts grew over the observation."""
+    return int(samples[-1].consumer["state"][count] - samples[0].consumer["state"][count])
+
+
 def depth_growth(samples: list[Sample]) -> float:
     return (samples[-1].depth - samples[0].depth) / max(samples[-1].at - samples[0].at, 1e-9)
 
@@ -267,8 +272,7 @@ def _littles_law_holds(samples: list[Sample], exercise: Exercise) -> Verdict:
 def _adapts(samples: list[Sample], exercise: Exercise) -> Verdict:
     target = int(exercise.consumer["concurrency"])
     limit = samples[-1].producer["stats"]["concurrency_limit"]
-    refused = samples[-1].consumer["state"]["items_rejected"] - samples[0].consumer["state"]["items_rejected"]
-    served = samples[-1].consumer["state"]["items_processed"] - samples[0].consumer["state"]["items_processed"]
+    refused, served = consumer_change(samples, "items_rejected"), consumer_change(samples, "items_processed")
     share = refused / served if served else 1.0
     passed = abs(limit - target) <= max(1, 0.25 * target) and share < 0.01
     return Verdict(
@@ -307,11 +311,9 @@ def _newest_first(samples: list[Sample], exercise: Exercise) -> Verdict:
 def _deadline_figures(samples: list[Sample]) -> tuple[float, float, float, float]:
     """Over the observation: items processed per second, the share of them finished late, the goodput (on time per
     second) and items refused as expired per second."""
-    first, last = samples[0].consumer["state"], samples[-1].consumer["state"]
     seconds = max(samples[-1].at - samples[0].at, 1e-9)
-    processed = last["items_processed"] - first["items_processed"]
-    late = last["items_late"] - first["items_late"]
-    expired = last["items_expired"] - first["items_expired"]
+    processed, late, expired = (consumer_change(samples, name) for name in ("items_processed", "items_late",
+                                                                           "items_expired"))  # fmt: skip
     late_share = late / processed if processed else 0.0
     return processed / seconds, late_share, (processed - late) / seconds, expired / seconds
 
@@ -339,10 +341,8 @@ def _drops_late_work(samples: list[Sample], exercise: Exercise) -> Verdict:
 def _consumer_view(samples: list[Sample]) -> tuple[float, float]:
     """Over the observation, as the consumer saw it: requests received per item it accepted, and items processed
     per second."""
-    first, last = samples[0].consumer["state"], samples[-1].consumer["state"]
     seconds = max(samples[-1].at - samples[0].at, 1e-9)
-    processed = last["items_processed"] - first["items_processed"]
-    refused = last["items_rejected"] - first["items_rejected"]
+    processed, refused = consumer_change(samples, "items_processed"), consumer_change(samples, "items_rejected")
     return (processed + refused) / max(processed, 1), processed / seconds
 
 
@@ -377,7 +377,7 @@ def _contains_the_storm(samples: list[Sample], exercise: Exercise) -> Verdict:
 
 
 def _scales_out(samples: list[Sample], exercise: Exercise) -> Verdict:
-    per_consumer = exercise.consumer["concurrency"] * 1000.0 / exercise.consumer["processing_time_ms"]
+    per_consumer = _capacity(exercise)
     counts = [int(s.producer["consumers"]["count"]) for s in samples]
     sent = rate(samples, "sent")
     passed = min(counts) >= 3 and sent >= 1.7 * per_consumer

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import textwrap
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,22 +23,9 @@ OUTAGE_SECONDS = 90.0
 again once it has restarted (the kubelet's back-off is 10 s after a first kill, longer after more)."""
 
 
-def record(
-    client: LabClient,
-    seconds: float,
-    *,
-    change_at: float | None = None,
-    change: Callable[[], None] = lambda: None,
-    burst: int = 0,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> list[Sample]:
-    """The looks of a recording, which goes on through an outage of up to OUTAGE_SECONDS (a gap in the picture, not
-    the end of it: exercise 3's kill and restart)."""
-    return look_at_the_lab(
-        client, seconds, burst=burst, change_at=change_at, change=change, outage_seconds=OUTAGE_SECONDS, sleep=sleep,
-        clock=clock,
-    )  # fmt: skip
+record = functools.partial(look_at_the_lab, outage_seconds=OUTAGE_SECONDS)
+"""The looks of a recording, which goes on through an outage of up to OUTAGE_SECONDS (a gap in the picture, not the
+end of it: exercise 3's kill and restart)."""
 
 
 def record_exercise(
