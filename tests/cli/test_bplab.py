@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from backpressure_lab.cli.exercises import EXERCISES
+from backpressure_lab.cli.exercises import EXERCISES, Exercise
 from backpressure_lab.common.settings import as_dict
 from backpressure_lab.consumer.settings import ConsumerSettings
 from backpressure_lab.producer.settings import ProducerSettings
@@ -73,13 +73,35 @@ def bplab_in_background(
 Background = dict[str, BackgroundRun]
 
 
+# `check all`'s lessons play on this many labs at once, so that the module waits for a third of them after its other
+# tests, not for all of them; each lab is two uvicorn processes at a few dozen items/s, light beside a 2-core machine.
+CHECK_PARTS = 3
+
+
+def every_exercise_in_parts(parts: int = CHECK_PARTS) -> list[list[str]]:
+    """Every exercise once, in `parts` lists of about equal wall time (settle + observe; none for the cluster-only
+    ones, which local mode skips), heaviest first."""
+
+    def wall_time(item: Exercise) -> float:
+        return 0.0 if item.needs_cluster else item.settle_seconds + item.observe_seconds
+
+    lists: list[list[str]] = [[] for _ in range(parts)]
+    seconds = [0.0] * parts
+    for item in sorted(EXERCISES, key=wall_time, reverse=True):
+        lightest = seconds.index(min(seconds))
+        lists[lightest].append(str(item.number))
+        seconds[lightest] += wall_time(item)
+    return lists
+
+
 @pytest.fixture(scope="module")
 def background_checks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Background]:
-    """Started before the module's first test: `check all`, what failed when checks left their settings behind
-    (exercise 6 right after exercise 13's 32 senders), and a check on a lab whose consumer is nowhere, each on its own
-    lab."""
+    """Started before the module's first test: every exercise's check (in CHECK_PARTS parts), what failed when checks
+    left their settings behind (exercise 6 right after exercise 13's 32 senders), and a check on a lab whose consumer
+    is nowhere, each on its own lab."""
     nowhere = {"BPLAB_CONSUMER_URL": f"http://127.0.0.1:{free_port()}"}
-    runs = {"all": ("check", "all"), "13 6": ("check", "13", "6"), "failing": ("check", "1")}
+    runs = {f"part {n}": ("check", *part) for n, part in enumerate(every_exercise_in_parts())}
+    runs |= {"13 6": ("check", "13", "6"), "failing": ("check", "1")}
     with ExitStack() as stack:
         yield {
             name: stack.enter_context(
@@ -198,17 +220,22 @@ def test_make_local_starts_and_ctrl_c_stops_it_without_an_error_line(tmp_path: P
 
 
 # Last in the module: the background runs have had the module's other tests to get on with.
-def test_check_all_passes_against_local_mode_and_leaves_the_baseline(background_checks: Background) -> None:
-    run = background_checks["all"]
-    result = run.result()
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_every_check_passes_against_local_mode_and_leaves_the_baseline(background_checks: Background) -> None:
+    runs = [background_checks[f"part {n}"] for n in range(CHECK_PARTS)]
+    results = [run.result() for run in runs]
+    for result in results:
+        assert result.returncode == 0, result.stdout + result.stderr
+    numbers = sorted(int(number) for result in results for number in result.args[result.args.index("check") + 1 :])
+    assert numbers == [item.number for item in EXERCISES]  # each exercise once: what `check all` runs
+    stdout = "".join(result.stdout for result in results)
     cluster_only = [item.number for item in EXERCISES if item.needs_cluster]
     assert cluster_only == [14]  # scaling consumers: pods, so only against the cluster
-    assert result.stdout.count("PASS") == len(EXERCISES) - len(cluster_only)
-    assert result.stdout.count("SKIP") == len(cluster_only)
-    assert "FAIL" not in result.stdout
-    assert "max queue depth" in result.stdout
-    assert_at_the_baseline(run.lab)
+    assert stdout.count("PASS") == len(EXERCISES) - len(cluster_only)
+    assert stdout.count("SKIP") == len(cluster_only)
+    assert "FAIL" not in stdout
+    assert "max queue depth" in stdout
+    for run in runs:
+        assert_at_the_baseline(run.lab)
 
 
 def test_a_check_right_after_exercise_13s_senders_passes(background_checks: Background) -> None:

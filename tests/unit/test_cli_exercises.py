@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from backpressure_lab.cli.__main__ import chosen_exercises
+from backpressure_lab.cli.client import LabError
 from backpressure_lab.cli.exercises import EXERCISES, Burst, Exercise, Sample, exercise
 from backpressure_lab.cli.views import bar, sparkline
 
@@ -85,3 +87,11 @@ def test_push_back_needs_429_with_retry_after_on_every_refused_burst() -> None:
     assert verdict(15, looks(429, "1"))
     assert not verdict(15, looks(200, "1"))  # the original's answer: the counts, but a 200
     assert not verdict(15, looks(429, None))
+
+
+def test_check_all_means_every_exercise_in_order_and_other_words_are_refused() -> None:
+    assert chosen_exercises(["all"]) == list(EXERCISES)
+    assert chosen_exercises(["6", "1"]) == [exercise(6), exercise(1)]
+    for word in ("al", "-1", "1.5", "99"):
+        with pytest.raises(LabError):
+            chosen_exercises([word])
