@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter
 
-from backpressure_lab.common.metrics import DURATION_BUCKETS, SERVICE_LABEL, ServiceMetricFactory, TotalsCollector
+from backpressure_lab.common.metrics import (
+    DURATION_BUCKETS,
+    SERVICE_LABEL,
+    ScrapedHistogram,
+    ServiceMetricFactory,
+    TotalsCollector,
+)
 
 SERVICE = "consumer"
 COUNTERS = {
@@ -35,13 +41,13 @@ class ConsumerMetrics:
             "backpressure_configured_processing_time_ms", "Mean processing time per item, slow-down included"
         )
         self.throughput = gauge("backpressure_consumer_throughput", "Items processed per second (last 5 s)")
-        self.processing_duration = Histogram(
+        self.processing_duration = ScrapedHistogram(
+            registry,
+            SERVICE,
             "backpressure_processing_duration_seconds",
             "Time spent processing one item",
-            SERVICE_LABEL,
-            buckets=DURATION_BUCKETS,
-            registry=registry,
-        ).labels(SERVICE)
+            DURATION_BUCKETS,
+        )
         self.overload_responses = Counter(
             "backpressure_overload_responses",
             "Requests this service answered with 429 or 503 to push back",

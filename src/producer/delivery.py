@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import aiohttp
 from opentelemetry.trace import Span, Status, StatusCode
@@ -22,8 +22,7 @@ from backpressure_lab.producer.send_gate import SendGate
 from backpressure_lab.producer.tallies import Tally
 
 
-@dataclass(frozen=True)
-class Attempt:
+class Attempt(NamedTuple):
     status: int | None
     code: str
     retry_after: float | None
@@ -50,10 +49,9 @@ class Delivery:
         settings = pipeline.settings
         waited = time.monotonic() - item.enqueued_at
         pipeline.metrics.queue_wait.observe(waited)
-        dequeued_ns = time.time_ns()
         with self._spans.start("send_to_consumer", start_time=item.enqueued_at_ns) as span:
             if span is not None and span.is_recording():
-                self._spans.record("queue_wait", item.enqueued_at_ns, dequeued_ns)
+                self._spans.record("queue_wait", item.enqueued_at_ns, time.time_ns())
                 span.set_attributes(
                     {
                         "item.id": item.id,

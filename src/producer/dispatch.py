@@ -10,17 +10,14 @@ from backpressure_lab.producer.codel import Codel
 from backpressure_lab.producer.items import WorkItem
 from backpressure_lab.producer.littles_law import RecentWaits
 from backpressure_lab.producer.live_settings import LiveSettings
-from backpressure_lab.producer.metrics import ProducerMetrics
 from backpressure_lab.producer.settings import QueueMode
 from backpressure_lab.producer.tallies import Measures, Tally
 from backpressure_lab.producer.work_queue import WorkQueue
 
 
 class Dispatch:
-    def __init__(
-        self, live: LiveSettings, queue: WorkQueue, codel: Codel, measures: Measures, metrics: ProducerMetrics
-    ) -> None:
-        self._live, self._queue, self._codel, self._measures, self._metrics = live, queue, codel, measures, metrics
+    def __init__(self, live: LiveSettings, queue: WorkQueue, codel: Codel, measures: Measures) -> None:
+        self._live, self._queue, self._codel, self._measures = live, queue, codel, measures
         self.served_waits = RecentWaits()
         self.in_delivery = 0
         """Items taken from the queue whose delivery has not ended: `next_item` to `delivered`."""
@@ -37,7 +34,6 @@ class Dispatch:
             if settings.mode is QueueMode.CODEL:
                 low = item.priority == "low" and settings.high_priority_share > 0
                 shed = self._codel.should_drop(wait, now, low_priority=low)
-                self._metrics.codel_overloaded.set(1 if self._codel.overloaded else 0)
                 if shed:
                     self._measures.tallies.add(Tally.EXPIRED)
                     self._measures.priorities.add(item.priority, "expired")

@@ -117,8 +117,6 @@ class Intake:
 
     def _watermark_paused(self) -> bool:
         settings = self._live.current
-        paused = settings.mode is QueueMode.WATERMARKS and self._watermarks.update(
+        return settings.mode is QueueMode.WATERMARKS and self._watermarks.update(
             len(self._queue), settings.low_watermark, settings.high_watermark
         )
-        self._metrics.watermark_paused.set(1 if paused else 0)
-        return paused

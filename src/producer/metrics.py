@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from backpressure_lab.common.metrics import DURATION_BUCKETS, SERVICE_LABEL, WAIT_BUCKETS, ServiceMetricFactory
+from backpressure_lab.common.metrics import (
+    DURATION_BUCKETS,
+    SERVICE_LABEL,
+    WAIT_BUCKETS,
+    LabelledCounts,
+    ScrapedHistogram,
+    ServiceMetricFactory,
+)
 
 SERVICE = "producer"
 
@@ -24,29 +31,30 @@ class ProducerMetrics:
         self.oldest_wait = gauge(
             "backpressure_queue_oldest_wait_seconds", "How long the item that has waited longest has been queued"
         )
-        self.send_duration = Histogram(
+        # Observed per item: counted in plain Python and read at each scrape (common/metrics.py).
+        self.send_duration = ScrapedHistogram(
+            registry,
+            SERVICE,
             "backpressure_send_duration_seconds",
             "Time of one send attempt to the consumer",
-            SERVICE_LABEL,
-            buckets=DURATION_BUCKETS,
-            registry=registry,
-        ).labels(SERVICE)
-        self.queue_wait = Histogram(
+            DURATION_BUCKETS,
+        )
+        self.queue_wait = ScrapedHistogram(
+            registry,
+            SERVICE,
             "backpressure_queue_wait_seconds",
             "Time from enqueue to dequeue, on the producer's monotonic clock",
-            SERVICE_LABEL,
-            buckets=WAIT_BUCKETS,
-            registry=registry,
-        ).labels(SERVICE)
+            WAIT_BUCKETS,
+        )
 
         # What the fixes add.
         self.rate_limit_tokens = gauge("backpressure_rate_limit_tokens", "Tokens in the rate limiter's bucket")
-        self._responses_by_code: dict[str, Counter] = {}
-        self.send_responses = Counter(
+        self.send_responses = LabelledCounts(
+            registry,
+            SERVICE,
             "backpressure_send_responses",
             "Send attempts by the consumer's answer (2xx, 429, 503, error, timeout)",
-            [*SERVICE_LABEL, "code"],
-            registry=registry,
+            ["code"],
         )
         self.overload_responses = Counter(
             "backpressure_overload_responses",
@@ -71,12 +79,12 @@ class ProducerMetrics:
             "backpressure_items_in_delivery",
             "Items taken from the queue whose delivery has not ended (sending, waiting for a send slot or to retry)",
         )
-        self._by_priority_outcome: dict[tuple[str, str], Counter] = {}
-        self.by_priority = Counter(
+        self.by_priority = LabelledCounts(
+            registry,
+            SERVICE,
             "backpressure_priority_items",
             "Items by priority and what happened to them (produced, rejected, expired)",
-            [*SERVICE_LABEL, "priority", "outcome"],
-            registry=registry,
+            ["priority", "outcome"],
         )
         self.codel_overloaded = gauge("backpressure_codel_overloaded", "1 while CoDel sees a standing backlog")
         self.watermark_paused = gauge("backpressure_watermark_paused", "1 while the generator is paused (watermarks)")
@@ -104,16 +112,10 @@ class ProducerMetrics:
         )
 
     def priority_outcome(self, priority: str, outcome: str, amount: int = 1) -> None:
-        counter = self._by_priority_outcome.get((priority, outcome))
-        if counter is None:
-            counter = self._by_priority_outcome[priority, outcome] = self.by_priority.labels(SERVICE, priority, outcome)
-        counter.inc(amount)
+        self.by_priority.add((priority, outcome), amount)
 
     def responded(self, code: str) -> None:
-        counter = self._responses_by_code.get(code)
-        if counter is None:  # a few codes in all (2xx, 429, 503, error, timeout, ...): looked up once each
-            counter = self._responses_by_code[code] = self.send_responses.labels(SERVICE, code)
-        counter.inc()
+        self.send_responses.add((code,))
 
     def pushed_back(self, code: int) -> None:
         self.overload_responses.labels(SERVICE, str(code)).inc()

@@ -21,7 +21,7 @@ from backpressure_lab.producer.littles_law import LittlesLaw, LittlesLawMeter
 from backpressure_lab.producer.live_settings import LiveSettings
 from backpressure_lab.producer.metrics import ProducerMetrics
 from backpressure_lab.producer.send_history import SendHistory
-from backpressure_lab.producer.settings import ProducerSettings
+from backpressure_lab.producer.settings import ProducerSettings, QueueMode
 from backpressure_lab.producer.tallies import Measures, PriorityTallies, Tallies, Tally
 from backpressure_lab.producer.token_bucket import TokenBucket
 from backpressure_lab.producer.watermarks import WatermarkGate
@@ -51,7 +51,7 @@ class Pipeline:
             measures=self.measures,
             metrics=metrics,
         )
-        self.dispatch = Dispatch(self.live, self.queue, self.codel, self.measures, metrics)
+        self.dispatch = Dispatch(self.live, self.queue, self.codel, self.measures)
         self.sends = SendHistory()
         """The attempts of the last seconds, which the retry limits decide on and /status shows."""
         self.in_flight = 0
@@ -63,6 +63,16 @@ class Pipeline:
         metrics.items_in_flight.set_function(lambda: self.in_flight)
         metrics.in_delivery.set_function(lambda: self.dispatch.in_delivery)
         metrics.oldest_wait.set_function(lambda: self.oldest_wait_seconds(time.monotonic()) or 0.0)
+        metrics.watermark_paused.set_function(lambda: int(self.watermark_paused()))
+        metrics.codel_overloaded.set_function(lambda: int(self.codel_overloaded()))
+
+    def watermark_paused(self) -> bool:
+        """Whether the watermarks hold the generator back now (never outside watermarks mode)."""
+        return self.settings.mode is QueueMode.WATERMARKS and self.watermarks.paused
+
+    def codel_overloaded(self) -> bool:
+        """Whether CoDel sees a standing backlog now (never outside codel mode)."""
+        return self.settings.mode is QueueMode.CODEL and self.codel.overloaded
 
     def oldest_wait_seconds(self, now: float) -> float | None:
         """How long the longest-waiting queued item has waited (None for an empty queue): the age that LIFO lets

@@ -40,8 +40,8 @@ def producer_status(
             # config.max_queue_size.
             "max_size": "unlimited" if limit is None else limit,
             "capacity": limit,
-            "watermark_paused": pipeline.watermarks.paused if settings.mode is QueueMode.WATERMARKS else False,
-            "codel_overloaded": pipeline.codel.overloaded if settings.mode is QueueMode.CODEL else False,
+            "watermark_paused": pipeline.watermark_paused(),
+            "codel_overloaded": pipeline.codel_overloaded(),
             "wait_p99_seconds": _rounded(p99),
             "wait_p50_seconds": _rounded(p50),
             "oldest_wait_seconds": _rounded(pipeline.oldest_wait_seconds(now)),

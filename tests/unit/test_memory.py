@@ -5,9 +5,11 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from backpressure_lab.common.memory import GrowthEstimator, current_rss_bytes, memory_limit_bytes
-from backpressure_lab.producer.items import new_item
+from backpressure_lab.producer.items import measure, new_item
 
 
 def _cgroup_tree(tmp_path: Path, proc_line: str, files: dict[str, str]) -> tuple[Path, Path]:
@@ -86,3 +88,10 @@ def test_item_accounting_matches_tracemalloc_within_ten_percent(payload_bytes: i
         tracemalloc.stop()
     accounted = sum(item.memory_bytes for item in items)
     assert accounted == pytest.approx(measured, rel=0.10)
+
+
+@given(st.integers(min_value=0, max_value=1024 * 1024), st.sampled_from(["high", "low"]))
+def test_an_items_accounted_memory_is_its_own_measurement(payload_bytes: int, priority: str) -> None:
+    """The producer measures one item per payload length and reuses the figure: it must be every item's own."""
+    first, later = new_item(payload_bytes, priority), new_item(payload_bytes, "low")
+    assert first.memory_bytes == measure(first) == later.memory_bytes == measure(later)
