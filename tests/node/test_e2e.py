@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from backpressure_lab.cli.exercises import exercise
+from backpressure_lab.producer.settings import ProducerSettings
 from tests.controlplane.cluster import read_versions
-from tests.node.conftest import NODE, NODE_CHECKS, ROOT, STATE, E2eRun, stop_node
+from tests.node.conftest import NODE, NODE_CHECKS, NODE_SOLVE, ROOT, STATE, E2eRun, stop_node
 from tests.tool_cache import cached_binary, cached_helm
 
 pytestmark = [pytest.mark.node, pytest.mark.timeout(3300)]
@@ -48,7 +49,22 @@ def test_helm_test_passes(e2e: E2eRun) -> None:
 def test_the_exercise_checks_pass_on_the_node(e2e: E2eRun) -> None:
     assert {exercise(int(n)).check is not None for n in NODE_CHECKS} == {True}
     assert e2e.fact("exercise checks:") == f"{len(NODE_CHECKS)} PASS, 0 FAIL"
-    assert len(re.findall(r"^PASS ", e2e.log, re.MULTILINE)) == len(NODE_CHECKS)
+    assert len(re.findall(r"^PASS ", e2e.log, re.MULTILINE)) == len(NODE_CHECKS) + 1  # and the solved exercise's
+
+
+def test_a_stuck_learner_gets_the_hints_in_turn_then_solve_leaves_the_exercise_applied_and_reset_undoes_it(
+    e2e: E2eRun,
+) -> None:
+    solved = exercise(int(NODE_SOLVE))
+    hints = re.findall(rf"^e2e: hint {NODE_SOLVE}: (.*)$", e2e.log, re.MULTILINE)
+    assert hints == [f"hint {n} of {len(solved.hints)}: {text}" for n, text in enumerate(solved.hints[:2], start=1)]
+    wanted = solved.producer_settings()
+    applied = f"{wanted['queue_mode']} {wanted['max_queue_size']} {wanted['produce_overload_status']}"
+    assert e2e.fact(f"solve {NODE_SOLVE}:") == f"1 PASS, 0 FAIL; producer then: {applied}"
+    baseline = ProducerSettings()
+    at_baseline = f"{baseline.queue_mode} {baseline.max_queue_size} {baseline.produce_overload_status}"
+    assert applied != at_baseline
+    assert e2e.fact("reset:") == f"producer then: {at_baseline}"
 
 
 def test_producer_is_oom_killed_as_kubectl_describe_shows(e2e: E2eRun) -> None:

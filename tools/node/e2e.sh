@@ -52,17 +52,41 @@ step "helm test"
 timeout 300 helm test "$RELEASE" -n "$NAMESPACE" --timeout 4m
 fact "helm test passed: $(kubectl -n "$NAMESPACE" get pods -l app.kubernetes.io/component=test -o jsonpath='{range .items[*]}{.metadata.name}={.status.phase} {end}')"
 
+# bplab reaches the services on their NodePorts at the node's address (what a learner's curl would use here).
+bplab_on_node() {
+  timeout 1800 "$root/.venv/bin/bplab" --cluster --context "$CONTEXT" --namespace "$NAMESPACE" \
+    --producer "http://$NODE_IP:30800" --consumer "http://$NODE_IP:30801" "$@"
+}
+# The producer's live settings an exercise changes: queue mode, capacity, and the status a full queue answers with.
+producer_settings() {
+  curl -sf --max-time 10 "http://$NODE_IP:30800/status" | "$root/.venv/bin/python" -c \
+    'import json, sys; c = json.load(sys.stdin)["config"]; print(c["queue_mode"], c["max_queue_size"], c["produce_overload_status"])'
+}
+
 # CHECKS (default all): which exercises to check. tests/node passes the ones whose promise needs a cluster or goes
 # through the operator in a way the services tier cannot show; every other check runs once, in the services tier.
 read -r -a checks_wanted <<<"${CHECKS:-all}"
 step "the exercise checks against the node (bplab --cluster check ${checks_wanted[*]})"
-# bplab reaches the services on their NodePorts at the node's address (what a learner's curl would use here).
 checks="$(mktemp)"; code=0
-timeout 1800 "$root/.venv/bin/bplab" --cluster --context "$CONTEXT" --namespace "$NAMESPACE" \
-  --producer "http://$NODE_IP:30800" --consumer "http://$NODE_IP:30801" check "${checks_wanted[@]}" | tee "$checks" || code=$?
+bplab_on_node check "${checks_wanted[@]}" | tee "$checks" || code=$?
 fact "exercise checks: $(grep -c '^PASS' "$checks" || true) PASS, $(grep -c '^FAIL' "$checks" || true) FAIL"
 rm -f "$checks"
 (( code == 0 )) || { echo "bplab --cluster check ${checks_wanted[*]} exited $code" >&2; exit "$code"; }
+
+# A learner who is stuck: two hints, then `bplab solve` (kubectl apply of exactly the exercise, its check, and the
+# exercise left applied), then `bplab reset` (the baseline again). SOLVE (default 15) names the exercise.
+solve="${SOLVE:-15}"
+step "the learner's workflow against the node (bplab --cluster hint, solve $solve, reset)"
+hints="$(mktemp -d)"
+for _ in 1 2; do fact "hint $solve: $(XDG_STATE_HOME="$hints" bplab_on_node hint "$solve" | head -1)"; done
+rm -rf "$hints"
+solved="$(mktemp)"; code=0
+bplab_on_node solve "$solve" | tee "$solved" || code=$?
+fact "solve $solve: $(grep -c '^PASS' "$solved" || true) PASS, $(grep -c '^FAIL' "$solved" || true) FAIL; producer then: $(producer_settings)"
+rm -f "$solved"
+(( code == 0 )) || { echo "bplab --cluster solve $solve exited $code" >&2; exit "$code"; }
+bplab_on_node reset
+fact "reset: producer then: $(producer_settings)"
 
 step "the OOM lesson"
 "$root/tools/lib/oom-lesson.sh" "$NAMESPACE" "http://$NODE_IP:30800"
