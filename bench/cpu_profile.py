@@ -23,7 +23,11 @@ _STDLIB_MODULE = re.compile(r"/lib/python3\.\d+/(asyncio|json)/")
 @dataclass(frozen=True)
 class Profile:
     samples: Counter[str]
+    """Each sample counted once, for where its innermost frame lives."""
     seconds: float
+    within: Counter[str]
+    """Each sample counted for every lab module on its stack: the share of the CPU spent in that module's calls,
+    the libraries it calls included (`producer/intake.py`: admitting items, making them included)."""
 
     @property
     def busy(self) -> float:
@@ -33,6 +37,13 @@ class Profile:
     def top(self, count: int) -> list[tuple[str, float]]:
         total = sum(self.samples.values()) or 1
         return [(where, share / total) for where, share in self.samples.most_common(count)]
+
+    def top_within(self, count: int, leave_out: tuple[str, ...] = ()) -> list[tuple[str, float]]:
+        """The lab modules whose calls took the most CPU, libraries included (`leave_out`: entry points that hold
+        every sample, such as the service's main)."""
+        total = sum(self.samples.values()) or 1
+        kept = [(module, share) for module, share in self.within.most_common() if module not in leave_out]
+        return [(module, share / total) for module, share in kept[:count]]
 
 
 def start(pid: int, seconds: int, output: Path) -> subprocess.Popen[bytes]:
@@ -49,11 +60,15 @@ def read(output: Path, seconds: float) -> Profile:
         log = output.with_suffix(".log").read_text().strip().splitlines()
         raise RuntimeError(f"py-spy wrote no profile: {log[0] if log else 'no message'}")
     samples: Counter[str] = Counter()
+    within: Counter[str] = Counter()
     for line in output.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         if stack:
-            samples[where(stack.split(";")[-1])] += int(count)
-    return Profile(samples, seconds)
+            frames = stack.split(";")
+            samples[where(frames[-1])] += int(count)
+            for module in {match.group(1) for frame in frames if (match := _LAB_FILE.search(frame))}:
+                within[module] += int(count)
+    return Profile(samples, seconds, within)
 
 
 def where(frame: str) -> str:
