@@ -84,6 +84,10 @@ class LabelledCounts(Collector):
             self._created[values] = time.time()
         self._counts[values] += amount
 
+    def count(self, values: tuple[str, ...]) -> float:
+        """The count for these label values (0 before the first add)."""
+        return self._counts.get(values, 0)
+
     def collect(self) -> Iterator[Metric]:
         family = CounterMetricFamily(self._name, self._documentation, labels=self._labels)
         for values, count in list(self._counts.items()):

@@ -107,16 +107,21 @@ class PriorityTallies:
 
     OUTCOMES = ("produced", "rejected", "expired")
 
+    PRIORITIES = ("high", "low")
+
     def __init__(self, metrics: ProducerMetrics) -> None:
         self._metrics = metrics
-        self._counts = {priority: dict.fromkeys(self.OUTCOMES, 0) for priority in ("high", "low")}
+        """The counts live in the exported counter family alone: /status and /metrics show one number."""
 
     def add(self, priority: str, outcome: str, amount: int = 1) -> None:
-        self._counts[priority][outcome] += amount
         self._metrics.priority_outcome(priority, outcome, amount)
 
     def as_status(self) -> dict[str, dict[str, int]]:
-        return {priority: dict(outcomes) for priority, outcomes in self._counts.items()}
+        counts = self._metrics.by_priority
+        return {
+            priority: {outcome: int(counts.count((priority, outcome))) for outcome in self.OUTCOMES}
+            for priority in self.PRIORITIES
+        }
 
 
 @dataclass(frozen=True)
