@@ -4,7 +4,8 @@
 #   ${BPLAB_CACHE:-$HOME/.cache/backpressure-lab}/<component>-<version>/bin/<binary>
 #
 # Usage: tools/build-tools.sh                 build every missing tool
-#        tools/build-tools.sh etcd kubernetes build a subset (components: etcd kubernetes helm kind jaeger coredns)
+#        tools/build-tools.sh etcd kubernetes build a subset (components: etcd kubernetes helm kind jaeger coredns
+#                                             prometheus prometheus-operator kube-state-metrics)
 #        tools/build-tools.sh --print-dirs    print COMPONENT=<bin dir> lines and exit (builds nothing)
 #
 # A binary already in the cache is never rebuilt, so a second run builds nothing. A binary of exactly the pinned
@@ -23,7 +24,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # kubelet too since v1.36, kubernetes/kubernetes#135870), so one `go build` compiles the shared packages once for all.
 K8S_BINARIES=(kube-apiserver kube-controller-manager kubectl kube-scheduler kube-proxy kubelet)
 
-ALL_COMPONENTS=(etcd kubernetes helm kind jaeger coredns)
+ALL_COMPONENTS=(etcd kubernetes helm kind jaeger coredns prometheus prometheus-operator kube-state-metrics)
+# The commands built from the prometheus-operator release: the operator and the sidecar it adds to every Prometheus.
+PROMETHEUS_OPERATOR_BINARIES=(operator prometheus-config-reloader)
 cache="${BPLAB_CACHE:-$HOME/.cache/backpressure-lab}"
 
 export GOTOOLCHAIN=local
@@ -37,6 +40,9 @@ dir_of() {  # component -> bin dir
     kind) echo "$cache/kind-$KIND_VERSION/bin" ;;
     jaeger) echo "$cache/jaeger-$JAEGER_VERSION/bin" ;;
     coredns) echo "$cache/coredns-$COREDNS_VERSION/bin" ;;
+    prometheus) echo "$cache/prometheus-$PROMETHEUS_VERSION/bin" ;;
+    prometheus-operator) echo "$cache/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION/bin" ;;
+    kube-state-metrics) echo "$cache/kube-state-metrics-$KUBE_STATE_METRICS_VERSION/bin" ;;
     *) echo "unknown component: $1 (known: ${ALL_COMPONENTS[*]})" >&2; return 1 ;;
   esac
 }
@@ -125,7 +131,7 @@ build_etcd() {
   local dir; dir="$(dir_of etcd)"
   needs_build "$dir" etcd || { log "etcd $ETCD_VERSION: up to date ($dir)"; return 0; }
   check_go
-  check_wrapper etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" gen-etcd-wrapper.sh
+  check_wrapper etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "gen-go-wrapper.sh etcd"
   local tmp; tmp="$(mktemp -d "$cache/.build.XXXXXX")"
   log "etcd $ETCD_VERSION: building go.etcd.io/etcd/server/v3 -> $dir/etcd"
   # etcd's release build: CGO off, -trimpath, GitSHA on the api/version package (Version itself is a constant). -s -w
@@ -209,7 +215,7 @@ build_jaeger() {
   local dir; dir="$(dir_of jaeger)"
   needs_build "$dir" jaeger || { log "jaeger $JAEGER_VERSION (v$JAEGER_IMAGE_TAG): up to date ($dir)"; return 0; }
   check_go
-  check_wrapper jaeger github.com/jaegertracing/jaeger "$JAEGER_VERSION" go/jaeger/gen-wrapper.sh
+  check_wrapper jaeger github.com/jaegertracing/jaeger "$JAEGER_VERSION" "gen-go-wrapper.sh jaeger"
   local tmp date pkg=github.com/jaegertracing/jaeger/internal/version
   tmp="$(mktemp -d "$cache/.build.XXXXXX")"
   date="$(release_time "github.com/jaegertracing/jaeger@$JAEGER_VERSION")"
@@ -231,13 +237,70 @@ build_coredns() {
       "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION"
 }
 
+# The Prometheus ecosystem's version stamp (github.com/prometheus/common/version), as their Makefiles set it; the
+# module proxy has no commit or branch, so Revision names the tag and the build date is the tag's time.
+prometheus_version_ldflags() {  # version module@tag
+  local date pkg=github.com/prometheus/common/version
+  date="$(release_time "$2")"
+  echo "-s -w -X $pkg.Version=$1 -X $pkg.Revision=${2#*@} -X $pkg.Branch=HEAD -X $pkg.BuildUser=backpressure-lab -X $pkg.BuildDate=$date"
+}
+
+build_prometheus() {
+  local dir; dir="$(dir_of prometheus)"
+  needs_build "$dir" prometheus || { log "prometheus $PROMETHEUS_VERSION: up to date ($dir)"; return 0; }
+  check_go
+  check_wrapper prometheus github.com/prometheus/prometheus "$PROMETHEUS_VERSION" "gen-go-wrapper.sh prometheus"
+  local tmp ldflags; tmp="$(mktemp -d "$cache/.build.XXXXXX")"
+  ldflags="$(prometheus_version_ldflags "${PROMETHEUS_RELEASE#v}" "github.com/prometheus/prometheus@$PROMETHEUS_VERSION")"
+  log "prometheus $PROMETHEUS_VERSION ($PROMETHEUS_RELEASE): building cmd/prometheus -> $dir/prometheus"
+  # Upstream's .promu.yml: CGO off, tags netgo and builtinassets. Not builtinassets: the web UI's assets are an npm
+  # build outside the Go module (the binary serves the API; docs/node.md). remove_all_sd + enable_kubernetes_sd keep
+  # only the service discovery prometheus-operator's configs use (Kubernetes; file, http and static always stay)
+  # and leave out the cloud providers' SDKs, which are most of the build.
+  (cd "$root/tools/go/prometheus" && timed "prometheus $PROMETHEUS_VERSION" env CGO_ENABLED=0 go build -trimpath \
+      -tags netgo,remove_all_sd,enable_kubernetes_sd -ldflags "$ldflags" \
+      -o "$tmp/prometheus" github.com/prometheus/prometheus/cmd/prometheus)
+  install_into "$tmp" "$dir"; rmdir "$tmp"
+}
+
+build_prometheus_operator() {
+  local dir bin module=github.com/prometheus-operator/prometheus-operator packages=()
+  dir="$(dir_of prometheus-operator)"
+  for bin in "${PROMETHEUS_OPERATOR_BINARIES[@]}"; do needs_build "$dir" "$bin" && packages+=("$module/cmd/$bin"); done
+  if (( ${#packages[@]} == 0 )); then log "prometheus-operator $PROMETHEUS_OPERATOR_VERSION: up to date ($dir)"; return 0; fi
+  check_go
+  check_wrapper prometheus-operator "$module" "$PROMETHEUS_OPERATOR_VERSION" "gen-go-wrapper.sh prometheus-operator"
+  local tmp ldflags; tmp="$(mktemp -d "$cache/.build.XXXXXX")"
+  ldflags="$(prometheus_version_ldflags "${PROMETHEUS_OPERATOR_VERSION#v}" "$module@$PROMETHEUS_OPERATOR_VERSION")"
+  log "prometheus-operator $PROMETHEUS_OPERATOR_VERSION: building ${packages[*]##*/} -> $dir"
+  # Its Makefile's GO_BUILD_RECIPE: CGO off, the version stamp; one `go build` compiles the shared packages once.
+  (cd "$root/tools/go/prometheus-operator" && timed "prometheus-operator ${packages[*]##*/}" env CGO_ENABLED=0 \
+      go build -trimpath -ldflags "$ldflags" -o "$tmp/" "${packages[@]}")
+  install_into "$tmp" "$dir"; rmdir "$tmp"
+}
+
+build_kube_state_metrics() {
+  # Its Makefile: CGO off, -s -w, the version stamp (with the v, as its releases report it). Its go.mod has no
+  # replaces, so `go install pkg@version` builds it as released.
+  local ldflags module=k8s.io/kube-state-metrics/v2
+  needs_build "$(dir_of kube-state-metrics)" kube-state-metrics \
+    || { log "kube-state-metrics $KUBE_STATE_METRICS_VERSION: up to date ($(dir_of kube-state-metrics))"; return 0; }
+  check_go
+  ldflags="$(prometheus_version_ldflags "$KUBE_STATE_METRICS_VERSION" "$module@$KUBE_STATE_METRICS_VERSION")"
+  go_install_tool kube-state-metrics "$KUBE_STATE_METRICS_VERSION" "$module" "$ldflags"
+}
+
 # --- Module downloads ahead of the builds ----------------------------------------------------------------------------
 # A cold build spends much of its time fetching modules, one component after another, while the other core waits.
 # So every module the missing components will need is fetched at once, in the background, while the first one
 # compiles; each build then finds its modules in the cache (the module cache is locked per module, so the two never
 # fetch the same one twice). A failed prefetch changes nothing: the build fetches what is missing and says why.
 binaries_of() {  # component -> the binaries it installs
-  case "$1" in kubernetes) echo "${K8S_BINARIES[@]}" ;; *) echo "$1" ;; esac
+  case "$1" in
+    kubernetes) echo "${K8S_BINARIES[@]}" ;;
+    prometheus-operator) echo "${PROMETHEUS_OPERATOR_BINARIES[@]}" ;;
+    *) echo "$1" ;;
+  esac
 }
 
 missing_from_cache() {  # component -> 0 when one of its binaries is not in the cache yet
@@ -263,10 +326,11 @@ fetch_release_modules() {  # module@version: that module and every module its ow
 
 fetch_modules_of() {  # component
   case "$1" in
-    etcd|kubernetes|jaeger) fetch_wrapper_modules "$1" ;;
+    etcd|kubernetes|jaeger|prometheus|prometheus-operator) fetch_wrapper_modules "$1" ;;
     helm) fetch_release_modules "helm.sh/helm/${HELM_VERSION%%.*}@$HELM_VERSION" ;;
     kind) fetch_release_modules "sigs.k8s.io/kind@$KIND_VERSION" ;;
     coredns) fetch_release_modules "github.com/coredns/coredns@$COREDNS_VERSION" ;;
+    kube-state-metrics) fetch_release_modules "k8s.io/kube-state-metrics/v2@$KUBE_STATE_METRICS_VERSION" ;;
   esac
 }
 
@@ -298,7 +362,7 @@ start=$(date +%s)
 ahead=(); for c in "${components[@]}"; do missing_from_cache "$c" && ahead+=("$c"); done
 prefetch=
 if (( ${#ahead[@]} > 1 )) && command -v go >/dev/null; then prefetch_modules "${ahead[@]}" & prefetch=$!; fi
-for c in "${components[@]}"; do "build_$c"; done
+for c in "${components[@]}"; do "build_${c//-/_}"; done
 [[ -z "$prefetch" ]] || wait "$prefetch" || true
 dirs=(); for c in "${components[@]}"; do [[ -d "$(dir_of "$c")" ]] && dirs+=("$(dirname "$(dir_of "$c")")"); done
 log "done in $(( $(date +%s) - start )) s; $(du -shc "${dirs[@]}" 2>/dev/null | tail -1 | cut -f1) in ${dirs[*]:-nothing}"
