@@ -6,7 +6,7 @@ import bisect
 import itertools
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Generic, TypeVar, cast
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, ProcessCollector, generate_latest
@@ -68,14 +68,27 @@ class TotalsCollector(Collector, Generic[K]):
 
 class LabelledCounts(Collector):
     """One counter family whose series are a service's own counts by label values, read at each scrape: a count is
-    a dict update on the per-item path instead of a locked counter. A series appears once its count is first added
-    to, as a prometheus_client Counter's child appears at its first `labels()`."""
+    a dict update on the per-item path instead of a locked counter. The label values known in advance are exported
+    at 0 from the start (Prometheus' instrumentation advice: a series that appears only at its first event leaves a
+    rate, a sum or a ratio of it with no data instead of 0); any other appears once its count is first added to, as
+    a prometheus_client Counter's child appears at its first `labels()`."""
 
-    def __init__(self, registry: CollectorRegistry, service: str, name: str, documentation: str, labels: Sequence[str]):
+    def __init__(
+        self,
+        registry: CollectorRegistry,
+        service: str,
+        name: str,
+        documentation: str,
+        labels: Sequence[str],
+        *,
+        known: Iterable[tuple[str, ...]] = (),
+    ) -> None:
         self._service, self._name, self._documentation = service, name, documentation
         self._labels = [*SERVICE_LABEL, *labels]
         self._counts: dict[tuple[str, ...], float] = {}
         self._created: dict[tuple[str, ...], float] = {}
+        for values in known:
+            self.add(values, 0)
         registry.register(self)
 
     def add(self, values: tuple[str, ...], amount: float = 1) -> None:

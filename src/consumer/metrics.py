@@ -15,6 +15,8 @@ from backpressure_lab.common.metrics import (
 )
 
 SERVICE = "consumer"
+# The status the consumer pushes back with when all its slots are busy.
+OVERLOAD_STATUS = 503
 COUNTERS = {
     "processed": ("backpressure_items_processed", "Items processed"),
     "failed": ("backpressure_items_failed", "Items that could not be processed (bad request body)"),
@@ -54,6 +56,8 @@ class ConsumerMetrics:
             [*SERVICE_LABEL, "code"],
             registry=registry,
         )
+        # At 0 from the start (Prometheus' instrumentation advice): the retry-amplification panel divides by it.
+        self.overload_responses.labels(SERVICE, str(OVERLOAD_STATUS))
         self.concurrency = gauge("backpressure_consumer_concurrency", "Items the consumer processes at once")
         self.max_throughput = gauge(
             "backpressure_consumer_max_throughput", "Items per second the consumer can finish at full concurrency"
@@ -62,3 +66,6 @@ class ConsumerMetrics:
     def export_counts(self, counts: Callable[[], Mapping[str, float]]) -> None:
         """Export the consumer's own counts, read at each scrape: /status and /metrics show the same numbers."""
         self._registry.register(TotalsCollector(SERVICE, counts, COUNTERS))
+
+    def pushed_back(self) -> None:
+        self.overload_responses.labels(SERVICE, str(OVERLOAD_STATUS)).inc()

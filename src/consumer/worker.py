@@ -78,7 +78,7 @@ class Consumer:
     def refuse(self) -> int:
         """Count a 503 and return the Retry-After to send: about one processing time, in whole seconds."""
         self.rejected += 1
-        self.metrics.overload_responses.labels("consumer", "503").inc()
+        self.metrics.pushed_back()
         return max(1, math.ceil(mean_processing_seconds(self.settings)))
 
     def count_failure(self) -> None:

@@ -15,6 +15,13 @@ from backpressure_lab.common.metrics import (
 
 SERVICE = "producer"
 
+# The answers a send can get that are known in advance (any other HTTP status is counted too, as it happens).
+SEND_CODES = ("2xx", "429", "503", "error", "timeout")
+# The status POST /produce pushes back with when produce_overload_status asks for push-back.
+PUSH_BACK_STATUS = 429
+PRIORITIES = ("high", "low")
+PRIORITY_OUTCOMES = ("produced", "rejected", "expired")
+
 
 class ProducerMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -55,6 +62,7 @@ class ProducerMetrics:
             "backpressure_send_responses",
             "Send attempts by the consumer's answer (2xx, 429, 503, error, timeout)",
             ["code"],
+            known=[(code,) for code in SEND_CODES],
         )
         self.overload_responses = Counter(
             "backpressure_overload_responses",
@@ -62,6 +70,7 @@ class ProducerMetrics:
             [*SERVICE_LABEL, "code"],
             registry=registry,
         )
+        self.overload_responses.labels(SERVICE, str(PUSH_BACK_STATUS))  # at 0 from the start, as LabelledCounts' known
         self.memory_limit = gauge("backpressure_memory_limit_bytes", "The cgroup memory limit (NaN: no limit)")
         self.memory_growth = gauge("backpressure_memory_growth_bytes_per_second", "Slope of RSS over the last 10 s")
         self.seconds_to_limit = gauge(
@@ -85,6 +94,7 @@ class ProducerMetrics:
             "backpressure_priority_items",
             "Items by priority and what happened to them (produced, rejected, expired)",
             ["priority", "outcome"],
+            known=[(priority, outcome) for priority in PRIORITIES for outcome in PRIORITY_OUTCOMES],
         )
         self.codel_overloaded = gauge("backpressure_codel_overloaded", "1 while CoDel sees a standing backlog")
         self.watermark_paused = gauge("backpressure_watermark_paused", "1 while the generator is paused (watermarks)")
@@ -117,5 +127,5 @@ class ProducerMetrics:
     def responded(self, code: str) -> None:
         self.send_responses.add((code,))
 
-    def pushed_back(self, code: int) -> None:
-        self.overload_responses.labels(SERVICE, str(code)).inc()
+    def pushed_back(self) -> None:
+        self.overload_responses.labels(SERVICE, str(PUSH_BACK_STATUS)).inc()

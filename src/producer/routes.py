@@ -12,6 +12,7 @@ from backpressure_lab.common.echo import echo, names
 from backpressure_lab.common.http import ClientError, read_json_object, require_admin
 from backpressure_lab.common.settings import SettingsError, as_dict
 from backpressure_lab.producer.consumers import EXAMPLE, EndpointsError, parse_endpoints
+from backpressure_lab.producer.metrics import PUSH_BACK_STATUS
 from backpressure_lab.producer.runtime import ProducerRuntime
 from backpressure_lab.producer.status import producer_status
 
@@ -138,8 +139,8 @@ async def produce(request: Request) -> Response:
     # default. Retry-After tells a client that reads headers when to try again; 429 is the push-back lesson's setting.
     payload["error"] = f"{rejected} of {count} items rejected by the {pipeline.settings.queue_mode} queue"
     retry_after = str(max(1, math.ceil(retry_after_seconds)))
-    if pipeline.settings.produce_overload_status == 429:
-        pipeline.metrics.pushed_back(429)
+    if pipeline.settings.produce_overload_status == PUSH_BACK_STATUS:
+        pipeline.metrics.pushed_back()
     return JSONResponse(
         payload, status_code=pipeline.settings.produce_overload_status, headers={"Retry-After": retry_after}
     )

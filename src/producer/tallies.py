@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from backpressure_lab.common.metrics import TotalsCollector
 from backpressure_lab.producer.littles_law import LittlesLawMeter
-from backpressure_lab.producer.metrics import SERVICE, ProducerMetrics
+from backpressure_lab.producer.metrics import PRIORITIES, PRIORITY_OUTCOMES, SERVICE, ProducerMetrics
 
 
 class Tally(StrEnum):
@@ -105,9 +105,8 @@ def unaccounted(counts: dict[str, float], queued: int, in_delivery: int) -> floa
 class PriorityTallies:
     """Items by priority and what became of them (produced, rejected, expired): the loss-by-priority lesson."""
 
-    OUTCOMES = ("produced", "rejected", "expired")
-
-    PRIORITIES = ("high", "low")
+    OUTCOMES = PRIORITY_OUTCOMES
+    PRIORITIES = PRIORITIES
 
     def __init__(self, metrics: ProducerMetrics) -> None:
         self._metrics = metrics

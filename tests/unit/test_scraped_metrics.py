@@ -58,6 +58,30 @@ def test_labelled_counts_expose_what_a_labelled_counter_does(events: list[tuple[
     assert exposition(ours) == exposition(theirs)
 
 
+PAIRS = [(priority, outcome) for priority in ("high", "low") for outcome in ("produced", "rejected", "expired")]
+
+
+@given(st.lists(st.sampled_from(PAIRS), unique=True), st.lists(st.sampled_from(PAIRS)))
+def test_labelled_counts_export_their_known_label_values_at_zero_as_a_counter_initialised_with_labels_does(
+    known: list[tuple[str, str]], events: list[tuple[str, str]]
+) -> None:
+    """A known series is there, at 0, before its first event (a rate or ratio of it has data), and counts on from 0."""
+    ours, theirs = CollectorRegistry(), CollectorRegistry()
+    counts = LabelledCounts(
+        ours, "producer", "backpressure_priority_items", "By priority", ["priority", "outcome"], known=known
+    )
+    native = Counter("backpressure_priority_items", "By priority", ["service", "priority", "outcome"], registry=theirs)
+    for priority, outcome in known:
+        native.labels("producer", priority, outcome)
+    for priority, outcome in known:
+        labels = {"service": "producer", "priority": priority, "outcome": outcome}
+        assert ours.get_sample_value("backpressure_priority_items_total", labels) == 0
+    for priority, outcome in events:
+        counts.add((priority, outcome))
+        native.labels("producer", priority, outcome).inc()
+    assert exposition(ours) == exposition(theirs)
+
+
 @pytest.mark.parametrize("bad", [(1.0, 0.5), (0.1, 0.1), (0.1, float("inf"))])
 def test_buckets_must_be_finite_and_increasing(bad: tuple[float, ...]) -> None:
     with pytest.raises(ValueError, match="finite and increasing"):
