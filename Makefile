@@ -62,7 +62,7 @@ local: $(VENV)/.runtime ## Producer on :8000 and consumer on :8001 on localhost,
 
 ##@ The lab on a cluster: CLUSTER=kind (default; Docker and the internet) or CLUSTER=node (this machine's own node, root)
 # kind: a kind cluster with kube-prometheus-stack (tools/kind/). node: a real single node on this machine (kubelet,
-# containerd, the control plane, CoreDNS; no registry needed, no Prometheus/Grafana; tools/node/, docs/node.md).
+# containerd, the control plane, CoreDNS, kube-prometheus-stack without Grafana; no registry needed; tools/node/, docs/node.md).
 CLUSTER ?= kind
 # CLUSTER=local was this profile's first name, easily taken for `make local` (two processes, no Kubernetes).
 ifeq ($(CLUSTER),local)
@@ -111,7 +111,7 @@ check-exercises: $(VENV)/.runtime ## Run every exercise's check (bplab check all
 	  $(BIN)/bplab check all
 
 .PHONY: tools
-tools: ## Build the pinned etcd, Kubernetes, helm, kind and Jaeger from Go modules into ~/.cache/backpressure-lab (BPLAB_CACHE)
+tools: ## Build the pinned etcd, Kubernetes, helm, kind, Jaeger, CoreDNS and the node's monitoring stack from Go modules into ~/.cache/backpressure-lab (BPLAB_CACHE)
 	@tools/build-tools.sh
 
 ##@ Benchmarks

@@ -6,11 +6,7 @@ dashboard, the NodePorts are the ones kind-config.yaml maps, and no target is on
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,53 +15,70 @@ import yaml
 
 from tests.chart.helm import CHART, REPO, Helm, Manifest, containers, env_of, find, one
 from tests.controlplane.cluster import read_versions
-from tests.tiers import unavailable
+from tests.helm_mirror import serving_helm_mirror
 
 VALUES = REPO / "deploy" / "kube-prometheus-stack.yaml"
+NODE_VALUES = REPO / "tools" / "node" / "values-kube-prometheus-stack.yaml"
 RELEASE = "kube-prometheus-stack"  # tools/kind/common.sh KPS_RELEASE
 NAMESPACE = "monitoring"
 # Components kind binds to 127.0.0.1 only: a ServiceMonitor for one of them is a target that is always DOWN.
 DOWN_ON_KIND = ("etcd", "controller-manager", "scheduler", "kube-proxy")
 
 
-def helm_mirror() -> Path:
-    """The helm-mirror folder: $BPLAB_HELM_MIRROR, ../shared/helm-mirror beside the checkout, or beside the local
-    repository a CI checkout was cloned from."""
-    candidates = [Path(os.environ["BPLAB_HELM_MIRROR"])] if os.environ.get("BPLAB_HELM_MIRROR") else []
-    candidates.append(REPO.parent / "shared" / "helm-mirror")
-    origin = subprocess.run(
-        ["git", "-C", str(REPO), "config", "--get", "remote.origin.url"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    if origin.startswith("/"):
-        candidates.append(Path(origin).parent / "shared" / "helm-mirror")
-    found = next((folder for folder in candidates if (folder / "index.yaml").is_file()), None)
-    if found is None:
-        unavailable("no helm-mirror (../shared/helm-mirror): set BPLAB_HELM_MIRROR to the folder with its index.yaml")
-    return found
-
-
 @pytest.fixture(scope="module")
 def mirror_url() -> Iterator[str]:
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(helm_mirror()))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_helm_mirror() as url:
+        yield url
 
 
-@pytest.fixture(scope="module")
-def stack(helm: Helm, mirror_url: str) -> list[Manifest]:
+def render_stack(helm: Helm, mirror_url: str, *values: Path) -> list[Manifest]:
     helm.run("repo", "add", "prometheus-community", mirror_url, "--force-update")
     rendered = helm.run(
         "template", RELEASE, "prometheus-community/kube-prometheus-stack",
         f"--version={read_versions()['KUBE_PROMETHEUS_STACK_VERSION']}", f"--namespace={NAMESPACE}",
-        f"--values={VALUES}", timeout=300,
+        *(f"--values={file}" for file in values), timeout=300,
     )  # fmt: skip
     return [doc for doc in yaml.safe_load_all(rendered) if doc]
+
+
+@pytest.fixture(scope="module")
+def stack(helm: Helm, mirror_url: str) -> list[Manifest]:
+    return render_stack(helm, mirror_url, VALUES)
+
+
+@pytest.fixture(scope="module")
+def node_stack(helm: Helm, mirror_url: str) -> list[Manifest]:
+    """The stack as `make up CLUSTER=node` installs it: the kind values, then the node profile's."""
+    return render_stack(helm, mirror_url, VALUES, NODE_VALUES)
+
+
+def node_images() -> dict[str, str]:
+    """image reference -> the built binary it packs, as tools/node/common.sh's monitoring_images lists them."""
+    listed = subprocess.run(
+        ["bash", "-c", '. "$1/common.sh" && monitoring_images', "bash", str(REPO / "tools" / "node")],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    return {line.split()[2]: line.split()[0] for line in listed.splitlines()}
+
+
+def test_the_node_profile_builds_exactly_the_images_its_stack_runs(node_stack: list[Manifest]) -> None:
+    """The node pulls nothing: every image the stack's workloads, its Prometheus and the config reloader the operator
+    adds refer to is one tools/node/images.sh packs, under the same name."""
+    (prometheus,) = find(node_stack, "Prometheus")
+    used = {prometheus["spec"]["image"]}
+    for workload in find(node_stack, "Deployment") + find(node_stack, "StatefulSet") + find(node_stack, "DaemonSet"):
+        for container in containers(workload):
+            used.add(container["image"])
+            used |= {arg.split("=", 1)[1] for arg in container.get("args", [])
+                     if arg.startswith("--prometheus-config-reloader=")}  # fmt: skip
+    assert used == set(node_images()), (sorted(used), node_images())
+
+
+def test_the_node_profile_runs_no_grafana_and_no_webhook_certificate_jobs(node_stack: list[Manifest]) -> None:
+    names = [m["metadata"]["name"] for m in node_stack]
+    assert not [name for name in names if "grafana" in name], names
+    assert not find(node_stack, "Job"), [m["metadata"]["name"] for m in find(node_stack, "Job")]
+    assert not find(node_stack, "ValidatingWebhookConfiguration")
 
 
 @pytest.fixture(scope="module")
@@ -157,7 +170,13 @@ def test_grafana_gets_no_datasource_for_the_alertmanager_that_is_off(stack: list
 
 
 def test_the_values_file_and_the_chart_reference_are_what_make_up_uses() -> None:
-    up = (REPO / "tools" / "kind" / "up.sh").read_text()
-    assert "prometheus-community/kube-prometheus-stack" in up
-    assert '--values "$root/deploy/kube-prometheus-stack.yaml"' in up
+    install = (REPO / "tools" / "lib" / "kube-prometheus-stack.sh").read_text()
+    assert "prometheus-community/kube-prometheus-stack" in install
+    assert 'KPS_REPO_URL="${BPLAB_KPS_REPO:-https://prometheus-community.github.io/helm-charts}"' in install
+    assert 'values=(--values "$root/deploy/kube-prometheus-stack.yaml")' in install
+    assert "install_kube_prometheus_stack 12m\n" in (REPO / "tools" / "kind" / "up.sh").read_text()
+    assert (
+        'install_kube_prometheus_stack 8m "$here/values-kube-prometheus-stack.yaml"'
+        in (REPO / "tools" / "node" / "up.sh").read_text()
+    )
     assert CHART.is_dir()

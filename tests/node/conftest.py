@@ -1,8 +1,9 @@
 """The node tier: the lab on a real single Kubernetes node on this machine (tools/node/, docs/node.md).
 
-One node per session: the module fixture `e2e` runs `tools/node/e2e.sh` (what `make e2e CLUSTER=node` runs) once with
-KEEP=1 and hands its log to the tests, which assert on what it established; the node is stopped at the end of the
-module whatever happened (and `test_stop_leaves_nothing` proves the stop). The project's image is built by the
+One node per session: the package fixture `e2e` runs `tools/node/e2e.sh` (what `make e2e CLUSTER=node` runs) once
+with KEEP=1 and hands its log to the tests, which assert on what it established (test_e2e.py) and query the node's
+Prometheus (test_monitoring.py); the node is stopped at the end of the package whatever happened (and
+test_stop.py, collected last, proves the stop). The project's image is built by the
 containers tier's code (tests/containers/lab.py, via tools/node/image.py) in the containers tier's Docker daemon
 (the `docker` fixture: reused when it runs, started here otherwise and stopped at the end).
 
@@ -29,11 +30,13 @@ import pytest
 
 from tests.containers import lab
 from tests.containers.conftest import docker  # noqa: F401 (the containers tier's daemon fixture, shared)
+from tests.helm_mirror import serving_helm_mirror
 from tests.tiers import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE = ROOT / "tools" / "node"
 STATE = Path(os.environ.get("BPLAB_NODE_DIR", "/var/lib/bplab-node"))
+NODE_IP = os.environ.get("BPLAB_NODE_IP", "10.200.0.1")  # tools/node/common.sh: the node's address, its NodePorts
 # The exercises played on the node: a kubectl-applied change of the producer's queue (4), scaling pods (14, cluster
 # only) and one that sets both services and is read through the NodePort by a client (15, push-back). Every check
 # starts from the baseline the operator applied, so `helm test` and these three cover the path from a manifest to both
@@ -61,6 +64,8 @@ class E2eRun:
     log: str
     returncode: int
     seconds: float
+    started_at: float
+    """Wall-clock time (time.time()) when e2e.sh started: the start of the scenario Prometheus recorded."""
 
     def tail(self, lines: int = 80) -> str:
         return "\n".join(self.log.splitlines()[-lines:])
@@ -130,7 +135,7 @@ def sigterm_unwinds() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def node_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("node")
 
@@ -143,15 +148,20 @@ def node_prerequisites() -> None:
         unavailable(missing)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def e2e(node_prerequisites: None, docker: lab.Docker, node_logs: Path) -> Iterator[E2eRun]:  # noqa: F811 (imported)
     log_path = node_logs / "e2e.log"
     env = {**docker.env(), "KEEP": "1", "BPLAB_DOCKER": docker.binary}
     env |= {"CHECKS": " ".join(NODE_CHECKS), "SOLVE": NODE_SOLVE}
-    with sigterm_unwinds():
+    # kube-prometheus-stack from the helm-mirror on loopback (CI cannot reach its repository), with Helm's repository
+    # list and cache of this run only, so the machine's own `prometheus-community` entry is left as it was.
+    env |= {"HELM_CONFIG_HOME": str(node_logs / "helm-config"), "HELM_CACHE_HOME": str(node_logs / "helm-cache")}
+    with sigterm_unwinds(), serving_helm_mirror() as mirror:
+        env["BPLAB_KPS_REPO"] = mirror
         try:
+            started_at = time.time()
             code, seconds = run_script("e2e.sh", log_path, env, timeout=E2E_TIMEOUT)
-            run = E2eRun(log_path, log_path.read_text(errors="replace"), code, seconds)
+            run = E2eRun(log_path, log_path.read_text(errors="replace"), code, seconds, started_at)
             FIGURES["e2e (tools/node/e2e.sh: image, node start, helm, checks, OOM)"] = f"{seconds:.0f} s, exit {code}"
             for key, pattern in (("node start (start.sh)", r"^e2e: node ready in (.*)$"),
                                  ("e2e.sh's own total", r"^e2e: passed in (.*)$")):  # fmt: skip

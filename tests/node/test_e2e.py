@@ -1,7 +1,7 @@
 """The lab on this machine's real node, end to end: what `make e2e CLUSTER=node` establishes, one assertion each.
 
-All tests read one run of tools/node/e2e.sh (the module fixture `e2e`); the last one stops the node and proves that
-nothing of it is left.
+All tests read one run of tools/node/e2e.sh (the package fixture `e2e`); test_stop.py, collected after the others,
+stops the node and proves that nothing of it is left.
 """
 
 from __future__ import annotations
@@ -9,16 +9,14 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from backpressure_lab.cli.exercises import exercise
 from backpressure_lab.producer.settings import ProducerSettings
 from tests.controlplane.cluster import read_versions
-from tests.node.conftest import NODE, NODE_CHECKS, NODE_SOLVE, ROOT, STATE, E2eRun, stop_node
+from tests.node.conftest import NODE_CHECKS, NODE_SOLVE, ROOT, STATE, E2eRun
 from tests.tool_cache import cached_binary, cached_helm
 
 pytestmark = [pytest.mark.node, pytest.mark.timeout(3300)]
@@ -132,10 +130,3 @@ def test_helm_test_passes_again_on_the_current_generation(e2e: E2eRun) -> None:
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_stop_leaves_nothing(e2e: E2eRun, node_logs: Path) -> None:
-    stop_node(node_logs / "down-test.log")
-    leftovers = [sys.executable, str(NODE / "node.py"), "leftovers"]
-    result = subprocess.run(leftovers, capture_output=True, text=True, timeout=60, check=False)
-    assert result.returncode == 0, f"left after the stop: {json.loads(result.stdout or '{}')} {result.stderr}"

@@ -1,10 +1,11 @@
 """A real Prometheus (Debian's /usr/bin/prometheus) on loopback, its HTTP API, and the stand-ins it scrapes.
 
-- `Prometheus`: the binary started with a temp config, TSDB dir and free port; instant and range queries, alerts.
+- `PrometheusApi`: instant and range queries, alerts; of `Prometheus` (the binary started with a temp config, TSDB
+  dir and free port) and of `RemotePrometheus` (the single node's, tests/node/test_monitoring.py).
 - `KubeStateMetricsStandIn`: a stand-in, not kube-state-metrics: its two container-status series, in its exposition
-  format, derived from Pod objects the way kube-state-metrics derives them. When this tier was written the Go module
-  proxy refused k8s.io/kube-state-metrics/v2; it now serves v2.19.1, and issue L replaces this stand-in with the real
-  exporter on the real node (docs/chart.md).
+  format, derived from Pod objects the way kube-state-metrics derives them, so this tier runs without a cluster. The
+  real kube-state-metrics (built from k8s.io/kube-state-metrics/v2) feeds the real node's Prometheus in the node tier,
+  where the same dashboard queries and the OOM alert are checked again (tests/node/test_monitoring.py).
 - `MemoryCgroup`: a memory cgroup (v1 or v2) with a limit, so the producer reads a real limit on loopback.
 """
 
@@ -64,38 +65,12 @@ def prometheus_config(jobs: Mapping[str, list[ScrapeTarget]], rule_files: list[P
     }  # fmt: skip
 
 
-@dataclass
-class Prometheus:
-    binary: Path
-    workdir: Path
-    port: int = 0
-    process: ManagedProcess | None = None
+class PrometheusApi:
+    """Prometheus' HTTP API at a base URL: instant and range queries, alerts, any other /api/v1 endpoint."""
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, config: Mapping[str, Any], timeout: float = 30.0) -> None:
-        config_file = self.workdir / "prometheus.yml"
-        config_file.write_text(yaml.safe_dump(dict(config), sort_keys=False))
-        self.port = free_port()
-        self.process = ManagedProcess("prometheus", [
-            str(self.binary),
-            f"--config.file={config_file}",
-            f"--storage.tsdb.path={self.workdir / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{self.port}",
-            "--log.level=warn",
-        ], self.workdir / "prometheus.log")  # fmt: skip
-        self.process.start()
-        wait_until(lambda: self._get("/-/ready")[0] == 200, timeout=timeout, what="prometheus /-/ready",
-                   proc=self.process)  # fmt: skip
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop(grace=10.0)
-
-    def log(self) -> str:
-        return self.process.tail(60) if self.process is not None else ""
+        raise NotImplementedError
 
     def _get(self, path: str, params: Mapping[str, str] | None = None) -> tuple[int, Any]:
         url = self.url + path + ("?" + urllib.parse.urlencode(params) if params else "")
@@ -133,6 +108,53 @@ class Prometheus:
         return {alert["labels"]["alertname"]: alert["state"] for alert in self.api("alerts")["alerts"]}
 
 
+@dataclass(frozen=True)
+class RemotePrometheus(PrometheusApi):
+    """A Prometheus somebody else runs (the single node's, reached on its NodePort)."""
+
+    base_url: str
+
+    @property
+    def url(self) -> str:
+        return self.base_url
+
+
+@dataclass
+class Prometheus(PrometheusApi):
+    """The binary started here with a temp config, TSDB dir and free port."""
+
+    binary: Path
+    workdir: Path
+    port: int = 0
+    process: ManagedProcess | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, config: Mapping[str, Any], timeout: float = 30.0) -> None:
+        config_file = self.workdir / "prometheus.yml"
+        config_file.write_text(yaml.safe_dump(dict(config), sort_keys=False))
+        self.port = free_port()
+        self.process = ManagedProcess("prometheus", [
+            str(self.binary),
+            f"--config.file={config_file}",
+            f"--storage.tsdb.path={self.workdir / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--log.level=warn",
+        ], self.workdir / "prometheus.log")  # fmt: skip
+        self.process.start()
+        wait_until(lambda: self._get("/-/ready")[0] == 200, timeout=timeout, what="prometheus /-/ready",
+                   proc=self.process)  # fmt: skip
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop(grace=10.0)
+
+    def log(self) -> str:
+        return self.process.tail(60) if self.process is not None else ""
+
+
 def numbers(result: list[dict[str, Any]]) -> list[float]:
     """Every sample value of an instant (`value`) or range (`values`) result."""
     pairs = [pair for series in result for pair in ([series["value"]] if "value" in series else series["values"])]
@@ -142,6 +164,18 @@ def numbers(result: list[dict[str, Any]]) -> list[float]:
 def has_data(result: list[dict[str, Any]]) -> bool:
     """At least one sample that is a number (NaN is what a ratio or quantile of nothing gives: not data)."""
     return any(not math.isnan(value) for value in numbers(result))
+
+
+# Grafana's variables as the dashboard is used in the tests: every namespace, and a rate window a few scrapes wide.
+GRAFANA_VARIABLES = {"$namespace": ".*", "$__rate_interval": "30s"}
+
+
+def grafana_expr(expr: str) -> str:
+    """A dashboard query as Grafana sends it, its variables replaced."""
+    for variable, value in GRAFANA_VARIABLES.items():
+        expr = expr.replace(variable, value)
+    assert "$" not in expr, expr
+    return expr
 
 
 # --- kube-state-metrics' container-status series ------------------------------------------------------------------

@@ -35,6 +35,7 @@ from tests.prometheus.prometheus import (
     Prometheus,
     PrometheusError,
     ScrapeTarget,
+    grafana_expr,
     has_data,
     memory_cgroup,
     oom_killed,
@@ -49,8 +50,6 @@ from tools.dashboard import all_queries
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(240)]
 
-# Grafana's variables as the dashboard is used here: every namespace, and a rate window a few scrapes wide.
-GRAFANA_VARIABLES = {"$namespace": ".*", "$__rate_interval": "30s"}
 ALERT_TIMEOUT = 40.0
 # RSS over limit at the start: above the alert's 0.8, far from the kernel's OOM kill (moving a process into a cgroup
 # does not move its memory charge, so the cgroup itself holds only what the producer allocates afterwards).
@@ -223,13 +222,6 @@ def test_alert_becomes_active_under_its_scenario(scenario: Scenario, alert: str,
 
 def test_oom_alert_was_quiet_until_the_oom_kill(scenario: Scenario) -> None:
     assert "BackpressureProducerOOMKilled" not in scenario.active_before_oom
-
-
-def grafana_expr(expr: str) -> str:
-    for variable, value in GRAFANA_VARIABLES.items():
-        expr = expr.replace(variable, value)
-    assert "$" not in expr, expr
-    return expr
 
 
 @pytest.mark.parametrize(("panel", "expr"), all_queries(), ids=[f"{t}: {e[:60]}" for t, e in all_queries()])

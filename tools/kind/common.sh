@@ -6,16 +6,14 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 . "$root/versions.env"
 # shellcheck source=../lib/wait.sh
 . "$root/tools/lib/wait.sh"
+# shellcheck source=../lib/kube-prometheus-stack.sh
+. "$root/tools/lib/kube-prometheus-stack.sh"
 # shellcheck disable=SC2034  # used by the scripts that source this file
 CLUSTER=backpressure-lab
 # shellcheck disable=SC2034
 NAMESPACE=backpressure-lab
 # shellcheck disable=SC2034
 RELEASE=backpressure-lab
-# shellcheck disable=SC2034
-MONITORING_NAMESPACE=monitoring
-# shellcheck disable=SC2034
-KPS_RELEASE=kube-prometheus-stack
 LAB_PORTS=(8000 8001 3001 9090 16686)
 
 step() { printf '==> %s\n' "$*"; }

@@ -25,10 +25,7 @@ step "loading $image into the cluster"
 timeout 600 "$KIND" load docker-image "$image" --name "$CLUSTER" >/dev/null
 
 step "installing kube-prometheus-stack $KUBE_PROMETHEUS_STACK_VERSION (Prometheus :9090, Grafana :3001)"
-timeout 60 "$HELM" repo add prometheus-community https://prometheus-community.github.io/helm-charts --force-update >/dev/null
-timeout 900 "$HELM" upgrade --install "$KPS_RELEASE" prometheus-community/kube-prometheus-stack \
-  --version "$KUBE_PROMETHEUS_STACK_VERSION" --namespace "$MONITORING_NAMESPACE" --create-namespace \
-  --values "$root/deploy/kube-prometheus-stack.yaml" --wait --timeout 12m >/dev/null
+install_kube_prometheus_stack 12m
 
 step "installing the lab (release $RELEASE in namespace $NAMESPACE)"
 "$KUBECTL" create namespace "$NAMESPACE" --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null

@@ -9,6 +9,8 @@ here="$root/tools/node"
 . "$root/versions.env"
 # shellcheck source=../lib/wait.sh
 . "$root/tools/lib/wait.sh"
+# shellcheck source=../lib/kube-prometheus-stack.sh
+. "$root/tools/lib/kube-prometheus-stack.sh"
 cache="${BPLAB_CACHE:-$HOME/.cache/backpressure-lab}"
 # shellcheck disable=SC2034
 STATE="${BPLAB_NODE_DIR:-/var/lib/bplab-node}"
@@ -37,7 +39,7 @@ missing_prerequisite() {
   [[ $(uname -s) == Linux ]] || { echo "the local cluster needs Linux (cgroups, iptables, network namespaces)"; return; }
   [[ $(id -u) == 0 ]] || { echo "the local cluster needs root (containerd, kubelet, iptables, cgroups): run as root"; return; }
   for tool in containerd:containerd ctr:containerd runc:runc iptables:iptables iptables-save:iptables \
-      conntrack:conntrack ip:iproute2 sysctl:procps openssl:openssl gcc:gcc python3:python3; do
+      conntrack:conntrack curl:curl ip:iproute2 sysctl:procps openssl:openssl gcc:gcc python3:python3; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || { echo "${tool%%:*} not found: apt-get install -y ${tool#*:}"; return; }
   done
   # the pause image is a static binary: gcc -static needs libc.a
@@ -51,10 +53,23 @@ missing_prerequisite() {
   local dirs
   dirs="$("$root/tools/build-tools.sh" --print-dirs)"
   for bin in etcd:etcd kubernetes:kube-apiserver kubernetes:kube-controller-manager kubernetes:kube-scheduler \
-      kubernetes:kubelet kubernetes:kube-proxy kubernetes:kubectl helm:helm coredns:coredns jaeger:jaeger; do
+      kubernetes:kubelet kubernetes:kube-proxy kubernetes:kubectl helm:helm coredns:coredns jaeger:jaeger \
+      $(monitoring_images | cut -d' ' -f1); do
     [[ -x "$(grep "^${bin%%:*}=" <<<"$dirs" | cut -d= -f2)/${bin#*:}" ]] \
       || { echo "${bin#*:} is not built: run \`make tools\` (builds the pinned tools into $cache)"; return; }
   done
+}
+
+# kube-prometheus-stack's images on this profile, one line each: COMPONENT:BINARY (built by `make tools`), the path of
+# the binary in the image (its entrypoint), the image reference, the user. The references are exactly those the chart
+# (KUBE_PROMETHEUS_STACK_VERSION) renders with values-kube-prometheus-stack.yaml (tests/chart checks it): the node
+# pulls nothing, so a reference that differs is a pod that never starts. The config reloader must be at /bin:
+# prometheus-operator runs it by that path.
+monitoring_images() {
+  echo "prometheus:prometheus bin/prometheus quay.io/prometheus/prometheus:$PROMETHEUS_RELEASE-distroless 65534:65534"
+  echo "prometheus-operator:operator bin/operator quay.io/prometheus-operator/prometheus-operator:$PROMETHEUS_OPERATOR_VERSION 65534:65534"
+  echo "prometheus-operator:prometheus-config-reloader bin/prometheus-config-reloader quay.io/prometheus-operator/prometheus-config-reloader:$PROMETHEUS_OPERATOR_VERSION 65534:65534"
+  echo "kube-state-metrics:kube-state-metrics kube-state-metrics registry.k8s.io/kube-state-metrics/kube-state-metrics:$KUBE_STATE_METRICS_VERSION 65534:65534"
 }
 
 require_prerequisites() {

@@ -2,7 +2,8 @@
 # `make e2e CLUSTER=node`: the lab end to end on this machine's single node, with the same checks as on kind:
 #   make up CLUSTER=node (node + chart) -> every pod Running -> helm test -> `bplab --cluster check all` (every
 #   exercise's promise, applied with kubectl) -> the OOM lesson (tools/lib/oom-lesson.sh: OOMKilled in kubectl
-#   describe, the restart count up, the operator's OOMKilled event, the restarted pod on the current settings).
+#   describe, the restart count up, the operator's OOMKilled event, the restarted pod on the current settings) ->
+#   the chart's BackpressureProducerOOMKilled alert firing in the node's Prometheus (kube-state-metrics' series).
 # Lines starting with "e2e: " are the facts it established (tests/node reads them). On failure it dumps pods, events,
 # describes and logs before anything goes away. The node is stopped at the end (also on failure) unless KEEP=1.
 # shellcheck source=common.sh
@@ -90,4 +91,15 @@ fact "reset: producer then: $(producer_settings)"
 
 step "the OOM lesson"
 "$root/tools/lib/oom-lesson.sh" "$NAMESPACE" "http://$NODE_IP:30800"
+
+# The same kill as the monitoring stack sees it: kube-state-metrics' series, and the chart's alert firing in Prometheus.
+step "the OOM kill in Prometheus (http://$NODE_IP:30909): kube-state-metrics' series, the chart's alert"
+oom_alert_firing() {
+  curl -sf --max-time 5 "http://$NODE_IP:30909/api/v1/alerts" | "$root/.venv/bin/python" -c '
+import json, sys
+alerts = json.load(sys.stdin)["data"]["alerts"]
+sys.exit(not any(a["labels"]["alertname"] == "BackpressureProducerOOMKilled" and a["state"] == "firing" for a in alerts))'
+}
+wait_until 120 "BackpressureProducerOOMKilled firing in Prometheus" oom_alert_firing
+fact "Prometheus: BackpressureProducerOOMKilled firing"
 fact "passed in $(( $(date +%s) - started )) s"

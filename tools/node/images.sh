@@ -5,6 +5,8 @@
 #                 containerd's sandbox_image
 #   coredns.tar   bplab/coredns:<COREDNS_VERSION>, the binary `make tools` built, packed by pause/mkimage.py
 #   jaeger.tar    jaegertracing/jaeger:<JAEGER_IMAGE_TAG> (the chart's), the binary `make tools` built, packed likewise
+#   prometheus.tar, operator.tar, prometheus-config-reloader.tar, kube-state-metrics.tar: kube-prometheus-stack's
+#                 images (common.sh monitoring_images), the binaries `make tools` built, packed likewise
 #   <image>.tar   `docker save` of each IMAGE given (the project's image), from the daemon at $DOCKER_HOST; the project's
 #                 tarballs of other tags are removed, so only the current one is imported
 # Idempotent: a tarball is kept while its source is unchanged (binary not newer, image id the same).
@@ -31,6 +33,10 @@ if [[ ! -s $out/pause.tar || $here/pause/pause.c -nt $out/pause.tar ]]; then
 fi
 pack "$cache/coredns-$COREDNS_VERSION/bin/coredns" "docker.io/bplab/coredns:${COREDNS_VERSION#v}" "$out/coredns.tar" coredns 0:0
 pack "$cache/jaeger-$JAEGER_VERSION/bin/jaeger" "docker.io/jaegertracing/jaeger:$JAEGER_IMAGE_TAG" "$out/jaeger.tar" jaeger 10001:10001
+dirs="$("$root/tools/build-tools.sh" --print-dirs)"
+while read -r binary path ref user; do
+  pack "$(grep "^${binary%%:*}=" <<<"$dirs" | cut -d= -f2)/${binary#*:}" "$ref" "$out/${binary#*:}.tar" "$path" "$user"
+done < <(monitoring_images)
 
 (( $# )) || exit 0
 [[ -n ${DOCKER_HOST:-} ]] || die "DOCKER_HOST is not set: the project's image is saved from that Docker daemon"

@@ -5,7 +5,9 @@
 #   2. the project's image built with Docker (tools/node/image.py) and the node's images packed (tools/node/images.sh)
 #   3. the node (tools/node/start.sh): containerd, etcd, kube-apiserver, controller-manager, scheduler, kubelet,
 #      kube-proxy, CoreDNS
-#   4. the chart, with tools/node/values-node.yaml (no Prometheus/Grafana in this profile)
+#   4. kube-prometheus-stack (Prometheus, prometheus-operator, kube-state-metrics; no Grafana) from the images
+#      `make tools` built, with deploy/kube-prometheus-stack.yaml and tools/node/values-kube-prometheus-stack.yaml
+#   5. the chart, with tools/node/values-node.yaml (its ServiceMonitors, PrometheusRule and dashboard on)
 # shellcheck source=common.sh
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -30,6 +32,14 @@ echo "node ready in $(( $(date +%s) - start )) s"
 use_node
 kubectl get nodes -o wide
 
+step "installing kube-prometheus-stack $KUBE_PROMETHEUS_STACK_VERSION from $KPS_REPO_URL (Prometheus :30909; no Grafana here)"
+start=$(date +%s)
+install_kube_prometheus_stack 8m "$here/values-kube-prometheus-stack.yaml"
+# The operator creates the Prometheus itself once its Deployment runs, after Helm's wait: wait for it to answer.
+prometheus_ready() { curl -sf --max-time 5 "http://$NODE_IP:30909/-/ready" >/dev/null; }
+wait_until 300 "Prometheus ready at http://$NODE_IP:30909" prometheus_ready || die "Prometheus did not get ready (kubectl -n $MONITORING_NAMESPACE get pods)"
+echo "kube-prometheus-stack installed, Prometheus ready in $(( $(date +%s) - start )) s"
+
 step "installing the lab (release $RELEASE in namespace $NAMESPACE, image $image)"
 kubectl create namespace "$NAMESPACE" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
 kubectl label namespace "$NAMESPACE" pod-security.kubernetes.io/enforce=restricted --overwrite >/dev/null
@@ -49,7 +59,8 @@ cat <<URLS
   Producer    http://$NODE_IP:30800/status       (NodePorts on the node's address; pods and ClusterIPs answer too)
   Consumer    http://$NODE_IP:30801/status
   Jaeger      http://$NODE_IP:31686/api/services (API only: the binary is built without the UI's assets)
-  Prometheus, Grafana: not in this profile (kube-prometheus-stack's images cannot be pulled here); /metrics answers
+  Prometheus  http://$NODE_IP:30909/api/v1/targets (API only: the binary is built without the UI's assets)
+  Grafana: kind only (make up); its dashboard's queries answer on Prometheus' API here (docs/node.md)
   export KUBECONFIG=$STATE/admin.kubeconfig PATH=$(dirname "$KUBECTL"):\$PATH
   kubectl -n $NAMESPACE get bpc        # the lab's BackpressureConfig; exercises: kubectl apply -f examples/
   bplab --cluster --producer http://$NODE_IP:30800 --consumer http://$NODE_IP:30801 watch

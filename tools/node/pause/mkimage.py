@@ -1,8 +1,9 @@
 """Pack one static binary into a docker-archive tarball (what `docker save` writes; `ctr images import` reads it).
 
 Usage: python3 mkimage.py BINARY IMAGE_REF OUT.tar [NAME_IN_IMAGE [USER]]
-The image has one layer (the binary at /NAME_IN_IMAGE, default /pause, its entrypoint), runs as USER (default
-65535:65535, like upstream's pause image), and is reproducible
+The image has one layer (the binary at /NAME_IN_IMAGE, default /pause, its entrypoint; a NAME_IN_IMAGE with slashes,
+such as bin/prometheus, gets its directories too), runs as USER (default 65535:65535, like upstream's pause image),
+and is reproducible
 (fixed mtimes, sorted entries), so the same pause.c gives the same image id.
 """
 
@@ -19,6 +20,11 @@ def main() -> None:
     user = sys.argv[5] if len(sys.argv) > 5 else "65535:65535"
     layer_buf = io.BytesIO()
     with tarfile.open(fileobj=layer_buf, mode="w", format=tarfile.USTAR_FORMAT) as layer:
+        parts = name.split("/")
+        for depth in range(1, len(parts)):
+            directory = tarfile.TarInfo("/".join(parts[:depth]))
+            directory.type, directory.mode, directory.mtime = tarfile.DIRTYPE, 0o755, 0
+            layer.addfile(directory)
         with open(binary, "rb") as f:
             data = f.read()
         info = tarfile.TarInfo(name)

@@ -1,0 +1,23 @@
+# kube-prometheus-stack as every profile installs it (kind's tools/kind/up.sh, the single node's tools/node/up.sh):
+# the chart pinned in versions.env from the prometheus-community repository, deploy/kube-prometheus-stack.yaml, and
+# the profile's own values file on top. BPLAB_KPS_REPO names another repository of the same chart: the tests serve
+# ../shared/helm-mirror there on loopback, since CI cannot reach the real one; a learner never needs it.
+# Needs $root, $HELM and versions.env's pins (the sourcing common.sh has them).
+# shellcheck shell=bash
+
+# shellcheck disable=SC2034  # used by the scripts that source this file
+MONITORING_NAMESPACE=monitoring
+KPS_RELEASE=kube-prometheus-stack
+KPS_REPO_URL="${BPLAB_KPS_REPO:-https://prometheus-community.github.io/helm-charts}"
+
+# install_kube_prometheus_stack TIMEOUT [VALUES_FILE...]: upgrade --install, waiting up to TIMEOUT for every
+# workload to be ready.
+install_kube_prometheus_stack() {
+  local timeout="$1" values=(--values "$root/deploy/kube-prometheus-stack.yaml") file
+  shift
+  for file in "$@"; do values+=(--values "$file"); done
+  timeout 60 "$HELM" repo add prometheus-community "$KPS_REPO_URL" --force-update >/dev/null
+  timeout "$(( ${timeout%m} * 60 + 60 ))" "$HELM" upgrade --install "$KPS_RELEASE" prometheus-community/kube-prometheus-stack \
+    --version "$KUBE_PROMETHEUS_STACK_VERSION" --namespace "$MONITORING_NAMESPACE" --create-namespace \
+    "${values[@]}" --wait --timeout "$timeout" >/dev/null
+}
