@@ -174,9 +174,9 @@ def test_the_values_file_and_the_chart_reference_are_what_make_up_uses() -> None
     assert "prometheus-community/kube-prometheus-stack" in install
     assert 'KPS_REPO_URL="${BPLAB_KPS_REPO:-https://prometheus-community.github.io/helm-charts}"' in install
     assert 'values=(--values "$root/deploy/kube-prometheus-stack.yaml")' in install
-    assert "install_kube_prometheus_stack 12m\n" in (REPO / "tools" / "kind" / "up.sh").read_text()
+    assert "install_kube_prometheus_stack 12\n" in (REPO / "tools" / "kind" / "up.sh").read_text()
     assert (
-        'install_kube_prometheus_stack 8m "$here/values-kube-prometheus-stack.yaml"'
+        'install_kube_prometheus_stack 8 "$here/values-kube-prometheus-stack.yaml"'
         in (REPO / "tools" / "node" / "up.sh").read_text()
     )
     assert CHART.is_dir()

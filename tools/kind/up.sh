@@ -25,7 +25,7 @@ step "loading $image into the cluster"
 timeout 600 "$KIND" load docker-image "$image" --name "$CLUSTER" >/dev/null
 
 step "installing kube-prometheus-stack $KUBE_PROMETHEUS_STACK_VERSION (Prometheus :9090, Grafana :3001)"
-install_kube_prometheus_stack 12m
+install_kube_prometheus_stack 12
 
 step "installing the lab (release $RELEASE in namespace $NAMESPACE)"
 "$KUBECTL" create namespace "$NAMESPACE" --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null

@@ -10,14 +10,14 @@ MONITORING_NAMESPACE=monitoring
 KPS_RELEASE=kube-prometheus-stack
 KPS_REPO_URL="${BPLAB_KPS_REPO:-https://prometheus-community.github.io/helm-charts}"
 
-# install_kube_prometheus_stack TIMEOUT [VALUES_FILE...]: upgrade --install, waiting up to TIMEOUT for every
-# workload to be ready.
+# install_kube_prometheus_stack MINUTES [VALUES_FILE...]: upgrade --install, waiting up to MINUTES for every workload
+# to be ready.
 install_kube_prometheus_stack() {
-  local timeout="$1" values=(--values "$root/deploy/kube-prometheus-stack.yaml") file
+  local minutes="$1" values=(--values "$root/deploy/kube-prometheus-stack.yaml") file
   shift
   for file in "$@"; do values+=(--values "$file"); done
   timeout 60 "$HELM" repo add prometheus-community "$KPS_REPO_URL" --force-update >/dev/null
-  timeout "$(( ${timeout%m} * 60 + 60 ))" "$HELM" upgrade --install "$KPS_RELEASE" prometheus-community/kube-prometheus-stack \
+  timeout "$((minutes * 60 + 60))" "$HELM" upgrade --install "$KPS_RELEASE" prometheus-community/kube-prometheus-stack \
     --version "$KUBE_PROMETHEUS_STACK_VERSION" --namespace "$MONITORING_NAMESPACE" --create-namespace \
-    "${values[@]}" --wait --timeout "$timeout" >/dev/null
+    "${values[@]}" --wait --timeout "${minutes}m" >/dev/null
 }

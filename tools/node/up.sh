@@ -34,7 +34,7 @@ kubectl get nodes -o wide
 
 step "installing kube-prometheus-stack $KUBE_PROMETHEUS_STACK_VERSION from $KPS_REPO_URL (Prometheus :30909; no Grafana here)"
 start=$(date +%s)
-install_kube_prometheus_stack 8m "$here/values-kube-prometheus-stack.yaml"
+install_kube_prometheus_stack 8 "$here/values-kube-prometheus-stack.yaml"
 # The operator creates the Prometheus itself once its Deployment runs, after Helm's wait: wait for it to answer.
 prometheus_ready() { curl -sf --max-time 5 "http://$NODE_IP:30909/-/ready" >/dev/null; }
 wait_until 300 "Prometheus ready at http://$NODE_IP:30909" prometheus_ready || die "Prometheus did not get ready (kubectl -n $MONITORING_NAMESPACE get pods)"
