@@ -13,18 +13,16 @@ pod) are read from /proc: RSS at the end, CPU as the change of utime + stime ove
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
-import urllib.parse
-import urllib.request
 from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.machine import describe
+from tests.prometheus.prometheus import RemotePrometheus
 
 MIB = 1024 * 1024
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -33,12 +31,9 @@ NODE_PROCESSES = ("containerd", "containerd-shim-runc-v2", "etcd", "kube-apiserv
                   "kube-scheduler", "kubelet", "kube-proxy")  # fmt: skip
 
 
-def query(prometheus: str, expr: str) -> dict[str, float]:
+def by_pod(prometheus: RemotePrometheus, expr: str) -> dict[str, float]:
     """namespace/pod -> value of an instant query whose result is by (namespace, pod)."""
-    url = f"{prometheus}/api/v1/query?{urllib.parse.urlencode({'query': expr})}"
-    with urllib.request.urlopen(url, timeout=10) as response:
-        result = json.load(response)["data"]["result"]
-    return {f"{s['metric']['namespace']}/{s['metric']['pod']}": float(s["value"][1]) for s in result}
+    return {f"{s['metric']['namespace']}/{s['metric']['pod']}": float(s["value"][1]) for s in prometheus.query(expr)}
 
 
 def node_processes() -> dict[int, str]:
@@ -88,11 +83,12 @@ def main() -> None:
     # The pods' own cgroups: this node's cAdvisor has no per-container series (it finds containers through containerd's
     # default socket, and the node's containerd listens on its own), and a pod's cgroup holds all its containers.
     selector = 'pod!="",container=""'
+    prometheus = RemotePrometheus(args.prometheus)
     window = f"{args.window}s"
-    rss = query(args.prometheus, f"sum by (namespace, pod) (container_memory_rss{{{selector}}})")
-    working = query(args.prometheus, f"sum by (namespace, pod) (container_memory_working_set_bytes{{{selector}}})")
-    cpu = query(
-        args.prometheus, f"sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{{{selector}}}[{window}]))"
+    rss = by_pod(prometheus, f"sum by (namespace, pod) (container_memory_rss{{{selector}}})")
+    working = by_pod(prometheus, f"sum by (namespace, pod) (container_memory_working_set_bytes{{{selector}}})")
+    cpu = by_pod(
+        prometheus, f"sum by (namespace, pod) (rate(container_cpu_usage_seconds_total{{{selector}}}[{window}]))"
     )
 
     print(describe())

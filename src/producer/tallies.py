@@ -105,9 +105,6 @@ def unaccounted(counts: dict[str, float], queued: int, in_delivery: int) -> floa
 class PriorityTallies:
     """Items by priority and what became of them (produced, rejected, expired): the loss-by-priority lesson."""
 
-    OUTCOMES = PRIORITY_OUTCOMES
-    PRIORITIES = PRIORITIES
-
     def __init__(self, metrics: ProducerMetrics) -> None:
         self._metrics = metrics
         """The counts live in the exported counter family alone: /status and /metrics show one number."""
@@ -118,8 +115,8 @@ class PriorityTallies:
     def as_status(self) -> dict[str, dict[str, int]]:
         counts = self._metrics.by_priority
         return {
-            priority: {outcome: int(counts.count((priority, outcome))) for outcome in self.OUTCOMES}
-            for priority in self.PRIORITIES
+            priority: {outcome: int(counts.count((priority, outcome))) for outcome in PRIORITY_OUTCOMES}
+            for priority in PRIORITIES
         }
 
 
