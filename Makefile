@@ -53,7 +53,7 @@ lint: install ## ruff (lint + format check), mypy --strict, import layers (lint-
 	@$(BIN)/mypy -p backpressure_lab
 	@$(BIN)/mypy tests bench tools
 	@$(BIN)/lint-imports --no-cache
-	@shellcheck -x -P SCRIPTDIR tools/*.sh tools/lib/*.sh tools/kind/*.sh tools/docker/*.sh tools/node/*.sh .ci/run
+	@shellcheck -x -P SCRIPTDIR tools/*.sh tools/lib/*.sh tools/kind/*.sh tools/docker/*.sh tools/node/*.sh tools/bundle/*.sh .ci/run
 	@tools/lint-waits.sh
 
 .PHONY: local
@@ -71,9 +71,18 @@ override CLUSTER := node
 endif
 cluster_scripts = tools/$(if $(filter kind,$(CLUSTER)),kind,$(if $(filter node,$(CLUSTER)),node,$(error CLUSTER must be kind or node, not "$(CLUSTER)")))
 
+# BUNDLE: an archive `make bundle` wrote. `make up BUNDLE=path` (kind) takes everything from it and downloads nothing.
+BUNDLE ?=
+
 .PHONY: up
-up: $(VENV)/.runtime ## Bring the lab up (CLUSTER=kind: kind + kube-prometheus-stack + Jaeger + the lab; CLUSTER=node: this machine's node); print the URLs (idempotent)
-	@$(cluster_scripts)/up.sh
+up: $(VENV)/.runtime ## Bring the lab up (CLUSTER=kind: kind + kube-prometheus-stack + Jaeger + the lab; CLUSTER=node: this machine's node); print the URLs (idempotent). BUNDLE=path: offline, from make bundle's archive
+	@[[ -z "$(BUNDLE)" || "$(CLUSTER)" == kind ]] || { echo "error: BUNDLE is for CLUSTER=kind (the node profile builds its images on this machine and pulls nothing)" >&2; exit 1; }
+	@BUNDLE="$(if $(BUNDLE),$(abspath $(BUNDLE)))" $(cluster_scripts)/up.sh
+
+.PHONY: bundle
+bundle: $(VENV)/.runtime ## For a room without internet: one archive with every image, chart and tool make up downloads (BUNDLE=path, default dist/backpressure-lab-bundle.tar); needs Docker and the internet
+	@mkdir -p "$(dir $(abspath $(or $(BUNDLE),dist/backpressure-lab-bundle.tar)))"
+	@PYTHON=$(abspath $(BIN)/python) tools/bundle/pack.sh "$(abspath $(or $(BUNDLE),dist/backpressure-lab-bundle.tar))"
 
 .PHONY: down
 down: ## Remove the cluster (CLUSTER=kind: delete the kind cluster; CLUSTER=node: stop the node, leave nothing running)
@@ -85,7 +94,7 @@ e2e: install ## End to end on CLUSTER (kind|node): make up, helm test, bplab che
 
 .PHONY: image
 image: ## Build the lab's image (one image for producer, consumer and operator), tagged by its inputs' hash
-	@docker build -t backpressure-lab:$$(git ls-files -s Dockerfile pyproject.toml constraints.txt README.md src | sha256sum | cut -c1-12) .
+	@bash -c '. tools/kind/common.sh && image_tag' | xargs -I{} env DOCKER_BUILDKIT=1 docker build -t backpressure-lab:{} .
 
 .PHONY: chart-files
 chart-files: install ## Regenerate the generated files (dashboard JSON, values schema, validate.yaml, README settings tables)

@@ -16,6 +16,7 @@ import yaml
 from tests.chart.helm import CHART, REPO, Helm, Manifest, containers, env_of, find, one
 from tests.controlplane.cluster import read_versions
 from tests.helm_mirror import serving_helm_mirror
+from tools.bundle.images import images
 
 VALUES = REPO / "deploy" / "kube-prometheus-stack.yaml"
 NODE_VALUES = REPO / "tools" / "node" / "values-kube-prometheus-stack.yaml"
@@ -64,13 +65,7 @@ def node_images() -> dict[str, str]:
 def test_the_node_profile_builds_exactly_the_images_its_stack_runs(node_stack: list[Manifest]) -> None:
     """The node pulls nothing: every image the stack's workloads, its Prometheus and the config reloader the operator
     adds refer to is one tools/node/images.sh packs, under the same name."""
-    (prometheus,) = find(node_stack, "Prometheus")
-    used = {prometheus["spec"]["image"]}
-    for workload in find(node_stack, "Deployment") + find(node_stack, "StatefulSet") + find(node_stack, "DaemonSet"):
-        for container in containers(workload):
-            used.add(container["image"])
-            used |= {arg.split("=", 1)[1] for arg in container.get("args", [])
-                     if arg.startswith("--prometheus-config-reloader=")}  # fmt: skip
+    used = set(images(node_stack))
     assert used == set(node_images()), (sorted(used), node_images())
 
 
@@ -173,7 +168,8 @@ def test_the_values_file_and_the_chart_reference_are_what_make_up_uses() -> None
     install = (REPO / "tools" / "lib" / "kube-prometheus-stack.sh").read_text()
     assert "prometheus-community/kube-prometheus-stack" in install
     assert 'KPS_REPO_URL="${BPLAB_KPS_REPO:-https://prometheus-community.github.io/helm-charts}"' in install
-    assert 'values=(--values "$root/deploy/kube-prometheus-stack.yaml")' in install
+    assert 'KPS_VALUES="${root:?}/deploy/kube-prometheus-stack.yaml"' in install
+    assert 'values=(--values "$KPS_VALUES")' in install
     assert "install_kube_prometheus_stack 12\n" in (REPO / "tools" / "kind" / "up.sh").read_text()
     assert (
         'install_kube_prometheus_stack 8 "$here/values-kube-prometheus-stack.yaml"'

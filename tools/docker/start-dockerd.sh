@@ -10,6 +10,8 @@
 #   BPLAB_DOCKER_EXEC_ROOT exec root             (default: /run/bplab-docker; kept short: unix socket paths are <108 B)
 #   BPLAB_DOCKER_PIDFILE   pidfile               (default: /run/bplab-docker.pid)
 #   BPLAB_DOCKER_REUSE=0   do not reuse an already running daemon found via $DOCKER_HOST or /var/run/docker.sock
+#   BPLAB_DOCKERD_ARGS     more dockerd flags, split on spaces (a second daemon beside the first: --bridge=none
+#                          --iptables=false, so that the two do not fight over docker0 and the NAT rules)
 #
 # Needs root and Debian's docker.io (dockerd, containerd, runc, docker-proxy, tini) plus iptables.
 set -euo pipefail
@@ -63,6 +65,8 @@ launch() {
     log "starting dockerd: data root $DATA_ROOT, socket unix://$SOCK, log $LOG"
     # setsid: the daemon outlives this shell and its job control; dockerd writes its own pidfile, which is the truth
     # about its PID (the PID of a backgrounded command can be a wrapper shell).
+    local extra_args
+    read -ra extra_args <<<"${BPLAB_DOCKERD_ARGS:-}"
     setsid dockerd \
         --host "unix://$SOCK" \
         --data-root "$DATA_ROOT" \
@@ -71,6 +75,7 @@ launch() {
         --storage-driver overlay2 \
         --exec-opt native.cgroupdriver=cgroupfs \
         --log-level warn \
+        "${extra_args[@]}" \
         </dev/null >>"$LOG" 2>&1 &
 }
 

@@ -9,15 +9,35 @@
 MONITORING_NAMESPACE=monitoring
 KPS_RELEASE=kube-prometheus-stack
 KPS_REPO_URL="${BPLAB_KPS_REPO:-https://prometheus-community.github.io/helm-charts}"
+# The values every profile installs the stack with; a profile adds its own file on top.
+KPS_VALUES="${root:?}/deploy/kube-prometheus-stack.yaml"
+
+# The chart install_kube_prometheus_stack installs: the pinned version from KPS_REPO_URL, or the archive at
+# KPS_CHART_FILE when that is set (make up BUNDLE=...: the bundle's copy, no repository needed).
+kps_chart() {
+  if [[ -n ${KPS_CHART_FILE:-} ]]; then
+    KPS_CHART=("$KPS_CHART_FILE")
+  else
+    timeout 60 "$HELM" repo add prometheus-community "$KPS_REPO_URL" --force-update >/dev/null
+    KPS_CHART=(prometheus-community/kube-prometheus-stack --version "$KUBE_PROMETHEUS_STACK_VERSION")
+  fi
+}
+
+# pull_kube_prometheus_stack DIR: the pinned chart's archive into DIR (make bundle); prints its path.
+pull_kube_prometheus_stack() {
+  timeout 60 "$HELM" repo add prometheus-community "$KPS_REPO_URL" --force-update >/dev/null
+  timeout 300 "$HELM" pull prometheus-community/kube-prometheus-stack --version "$KUBE_PROMETHEUS_STACK_VERSION" \
+    --destination "$1" >/dev/null
+  echo "$1/kube-prometheus-stack-$KUBE_PROMETHEUS_STACK_VERSION.tgz"
+}
 
 # install_kube_prometheus_stack MINUTES [VALUES_FILE...]: upgrade --install, waiting up to MINUTES for every workload
 # to be ready.
 install_kube_prometheus_stack() {
-  local minutes="$1" values=(--values "$root/deploy/kube-prometheus-stack.yaml") file
+  local minutes="$1" values=(--values "$KPS_VALUES") file
   shift
   for file in "$@"; do values+=(--values "$file"); done
-  timeout 60 "$HELM" repo add prometheus-community "$KPS_REPO_URL" --force-update >/dev/null
-  timeout "$((minutes * 60 + 60))" "$HELM" upgrade --install "$KPS_RELEASE" prometheus-community/kube-prometheus-stack \
-    --version "$KUBE_PROMETHEUS_STACK_VERSION" --namespace "$MONITORING_NAMESPACE" --create-namespace \
-    "${values[@]}" --wait --timeout "${minutes}m" >/dev/null
+  kps_chart
+  timeout "$((minutes * 60 + 60))" "$HELM" upgrade --install "$KPS_RELEASE" "${KPS_CHART[@]}" \
+    --namespace "$MONITORING_NAMESPACE" --create-namespace "${values[@]}" --wait --timeout "${minutes}m" >/dev/null
 }

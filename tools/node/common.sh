@@ -11,6 +11,8 @@ here="$root/tools/node"
 . "$root/tools/lib/wait.sh"
 # shellcheck source=../lib/kube-prometheus-stack.sh
 . "$root/tools/lib/kube-prometheus-stack.sh"
+# shellcheck source=../lib/tool-cache.sh
+. "$root/tools/lib/tool-cache.sh"
 cache="${BPLAB_CACHE:-$HOME/.cache/backpressure-lab}"
 # shellcheck disable=SC2034
 STATE="${BPLAB_NODE_DIR:-/var/lib/bplab-node}"
@@ -50,12 +52,10 @@ missing_prerequisite() {
   done
   [[ -e /proc/sys/net/bridge/bridge-nf-call-iptables ]] || modprobe br_netfilter 2>/dev/null \
     || { echo "the kernel lacks br_netfilter (/proc/sys/net/bridge): load the module (modprobe br_netfilter)"; return; }
-  local dirs
-  dirs="$("$root/tools/build-tools.sh" --print-dirs)"
   for bin in etcd:etcd kubernetes:kube-apiserver kubernetes:kube-controller-manager kubernetes:kube-scheduler \
       kubernetes:kubelet kubernetes:kube-proxy kubernetes:kubectl helm:helm coredns:coredns jaeger:jaeger \
       $(monitoring_images | cut -d' ' -f1); do
-    [[ -x "$(grep "^${bin%%:*}=" <<<"$dirs" | cut -d= -f2)/${bin#*:}" ]] \
+    [[ -x "$(tool_dir "${bin%%:*}")/${bin#*:}" ]] \
       || { echo "${bin#*:} is not built: run \`make tools\` (builds the pinned tools into $cache)"; return; }
   done
 }

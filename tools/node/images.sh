@@ -33,9 +33,8 @@ if [[ ! -s $out/pause.tar || $here/pause/pause.c -nt $out/pause.tar ]]; then
 fi
 pack "$cache/coredns-$COREDNS_VERSION/bin/coredns" "docker.io/bplab/coredns:${COREDNS_VERSION#v}" "$out/coredns.tar" coredns 0:0
 pack "$cache/jaeger-$JAEGER_VERSION/bin/jaeger" "docker.io/jaegertracing/jaeger:$JAEGER_IMAGE_TAG" "$out/jaeger.tar" jaeger 10001:10001
-dirs="$("$root/tools/build-tools.sh" --print-dirs)"
 while read -r binary path ref user; do
-  pack "$(grep "^${binary%%:*}=" <<<"$dirs" | cut -d= -f2)/${binary#*:}" "$ref" "$out/${binary#*:}.tar" "$path" "$user"
+  pack "$(tool_dir "${binary%%:*}")/${binary#*:}" "$ref" "$out/${binary#*:}.tar" "$path" "$user"
 done < <(monitoring_images)
 
 (( $# )) || exit 0
