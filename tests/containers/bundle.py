@@ -32,8 +32,9 @@ def load_image_stand_in(docker: Docker, ref: str, workdir: Path) -> None:
 
 @contextmanager
 def learners_docker(cli: str, home: Path) -> Iterator[Docker]:
-    """A second, empty Docker daemon: a learner's laptop. Its own socket, data root and pidfile; no bridge and no NAT
-    rules, so that it and the tier's daemon do not fight over docker0 (it only loads images)."""
+    """A second, empty Docker daemon: a learner's laptop. Its own socket, data root and pidfile, and its own network
+    namespace, so that its docker0 and NAT rules are not the tier's daemon's."""
+    netns = "bplab-learner"
     env = {
         **os.environ,
         "BPLAB_CACHE": str(home),
@@ -41,17 +42,22 @@ def learners_docker(cli: str, home: Path) -> Iterator[Docker]:
         "BPLAB_DOCKER_EXEC_ROOT": "/run/bplab-learner",
         "BPLAB_DOCKER_PIDFILE": "/run/bplab-learner.pid",
         "BPLAB_DOCKER_REUSE": "0",
-        "BPLAB_DOCKERD_ARGS": "--bridge=none --iptables=false --ip-masq=false",
+        "BPLAB_DOCKER_NETNS": netns,
     }
-    proc = subprocess.run(["bash", str(TOOLS / "start-dockerd.sh")], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)  # fmt: skip
+    subprocess.run(["ip", "netns", "delete", netns], capture_output=True, timeout=30, check=False)
+    subprocess.run(["ip", "netns", "add", netns], capture_output=True, timeout=30, check=True)
     try:
-        if proc.returncode != 0:
-            raise DockerError(f"the learner's dockerd did not start: {proc.stderr.strip()[-1500:]}")
-        yield Docker(cli, proc.stdout.strip().splitlines()[-1])
+        proc = subprocess.run(["bash", str(TOOLS / "start-dockerd.sh")], env=env, capture_output=True, text=True,
+                              timeout=120, check=False)  # fmt: skip
+        try:
+            if proc.returncode != 0:
+                raise DockerError(f"the learner's dockerd did not start: {proc.stderr.strip()[-1500:]}")
+            yield Docker(cli, proc.stdout.strip().splitlines()[-1])
+        finally:
+            subprocess.run(["bash", str(TOOLS / "stop-dockerd.sh")], env=env, capture_output=True, timeout=120,
+                           check=False)  # fmt: skip
     finally:
-        subprocess.run(["bash", str(TOOLS / "stop-dockerd.sh")], env=env, capture_output=True, timeout=120,
-                       check=False)  # fmt: skip
+        subprocess.run(["ip", "netns", "delete", netns], capture_output=True, timeout=30, check=False)
 
 
 def extract(bundle: Path, into: Path) -> Path:

@@ -291,3 +291,12 @@ def test_a_fresh_machine_gets_every_image_with_its_id_the_pinned_tools_and_a_cha
         f"--values={ROOT / 'deploy' / 'kube-prometheus-stack.yaml'}",
     )  # fmt: skip
     assert set(images(yaml.safe_load_all(rendered))) <= set(loaded)
+
+
+def test_the_learners_daemon_leaves_the_tiers_daemon_its_network(
+    learner: tuple[lab.Docker, Path], docker: lab.Docker, image: lab.BuildResult
+) -> None:
+    """The second daemon runs in a network namespace of its own: the first still runs containers on its docker0
+    (a daemon started with --bridge=none deletes the host's docker0, which broke the tier's next `docker run`)."""
+    probe = docker.cli("run", "--rm", "--label", "bplab.test=1", image.image, "python3", "-c", "print('ok')")
+    assert probe.stdout.strip() == "ok"

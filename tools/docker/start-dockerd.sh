@@ -10,8 +10,9 @@
 #   BPLAB_DOCKER_EXEC_ROOT exec root             (default: /run/bplab-docker; kept short: unix socket paths are <108 B)
 #   BPLAB_DOCKER_PIDFILE   pidfile               (default: /run/bplab-docker.pid)
 #   BPLAB_DOCKER_REUSE=0   do not reuse an already running daemon found via $DOCKER_HOST or /var/run/docker.sock
-#   BPLAB_DOCKERD_ARGS     more dockerd flags, split on spaces (a second daemon beside the first: --bridge=none
-#                          --iptables=false, so that the two do not fight over docker0 and the NAT rules)
+#   BPLAB_DOCKER_NETNS     run dockerd in this network namespace (`ip netns add` it first): a second daemon beside the
+#                          first then has a docker0 and NAT rules of its own. (Not --bridge=none: that makes dockerd
+#                          delete the host's docker0, which the first daemon's containers need.)
 #
 # Needs root and Debian's docker.io (dockerd, containerd, runc, docker-proxy, tini) plus iptables.
 set -euo pipefail
@@ -65,9 +66,10 @@ launch() {
     log "starting dockerd: data root $DATA_ROOT, socket unix://$SOCK, log $LOG"
     # setsid: the daemon outlives this shell and its job control; dockerd writes its own pidfile, which is the truth
     # about its PID (the PID of a backgrounded command can be a wrapper shell).
-    local extra_args
-    read -ra extra_args <<<"${BPLAB_DOCKERD_ARGS:-}"
-    setsid dockerd \
+    local in_netns=()
+    # nsenter enters only the network namespace; `ip netns exec` would also mount a fresh /sys, hiding the cgroups.
+    [ -z "${BPLAB_DOCKER_NETNS:-}" ] || in_netns=(nsenter "--net=/run/netns/$BPLAB_DOCKER_NETNS")
+    setsid "${in_netns[@]}" dockerd \
         --host "unix://$SOCK" \
         --data-root "$DATA_ROOT" \
         --exec-root "$EXEC_ROOT" \
@@ -75,7 +77,6 @@ launch() {
         --storage-driver overlay2 \
         --exec-opt native.cgroupdriver=cgroupfs \
         --log-level warn \
-        "${extra_args[@]}" \
         </dev/null >>"$LOG" 2>&1 &
 }
 
