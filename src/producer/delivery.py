@@ -133,7 +133,7 @@ class Delivery:
             self.consumers.release(consumer)
             metrics.send_duration.observe(finished - started)
             self.pipeline.in_flight -= 1
-            await self.gate.release(code, finished - started, finished)
+            self.gate.release(code, finished - started, finished)
 
     def _send_timeout(self) -> aiohttp.ClientTimeout:
         seconds = self.pipeline.settings.send_timeout_ms / 1000.0

@@ -23,7 +23,7 @@ class SendGate:
         self._settings = settings
         self._metrics = metrics
         self._in_flight = 0
-        self._changed = asyncio.Condition()
+        self._freed = asyncio.Event()
         self._waiting = 0
         metrics.rtt.labels("producer", "short").set_function(lambda: self.short_rtt)
         metrics.rtt.labels("producer", "long").set_function(lambda: self.long_rtt)
@@ -63,19 +63,18 @@ class SendGate:
         return min(self._algorithm.current, self.maximum)
 
     async def acquire(self) -> None:
-        # One event loop: a free slot is taken without the condition's lock, as a woken waiter would take it.
-        if self._in_flight < self.limit():
-            self._in_flight += 1
-            return
-        async with self._changed:
+        # One event loop: a free slot is taken at once, with no lock; a send that finds none waits for a release, then
+        # looks again, as every waiter woken by the same release does.
+        while self._in_flight >= self.limit():
             self._waiting += 1
             try:
-                await self._changed.wait_for(lambda: self._in_flight < self.limit())
+                self._freed.clear()
+                await self._freed.wait()
             finally:
                 self._waiting -= 1
-            self._in_flight += 1
+        self._in_flight += 1
 
-    async def release(self, code: str, rtt: float, now: float) -> None:
+    def release(self, code: str, rtt: float, now: float) -> None:
         """Learn from one send's answer: a 2xx and its round trip, or an overload (429, 503, timeout)."""
         if code == "2xx":
             self.short_rtt = rtt if self.short_rtt == 0 else self.short_rtt + SHORT_RTT_WEIGHT * (rtt - self.short_rtt)
@@ -87,6 +86,6 @@ class SendGate:
         if self._algorithm is not None:  # only a learning algorithm moves the limit between reconfigures
             self._metrics.concurrency_limit.set(self.limit())
         self._in_flight -= 1
+        # Synchronous, so the send path's `finally` awaits nothing: waking the waiters needs no lock.
         if self._waiting:
-            async with self._changed:
-                self._changed.notify_all()
+            self._freed.set()

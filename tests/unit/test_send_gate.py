@@ -32,7 +32,7 @@ def test_a_send_beyond_the_limit_waits_for_a_release() -> None:
         for _ in range(5):
             await asyncio.sleep(0)
         events.append("released")
-        await gate.release("2xx", 0.01, 1.0)
+        gate.release("2xx", 0.01, 1.0)
         await asyncio.wait_for(waiting, 1.0)
         return events
 
@@ -54,7 +54,7 @@ def test_every_waiting_send_gets_through_as_slots_free() -> None:
             await asyncio.sleep(0.001)
             in_flight -= 1
             through += 1
-            await gate.release("2xx", 0.001, 1.0)
+            gate.release("2xx", 0.001, 1.0)
 
         await asyncio.wait_for(asyncio.gather(*(send() for _ in range(50))), 10)
         assert most_at_once == 3
@@ -67,7 +67,7 @@ def test_the_round_trip_gauges_are_read_at_scrape_time() -> None:
     async def scenario() -> None:
         gate, registry = gate_of(4)
         await gate.acquire()
-        await gate.release("2xx", 0.25, 1.0)
+        gate.release("2xx", 0.25, 1.0)
         short = registry.get_sample_value("backpressure_rtt_seconds", {"service": "producer", "window": "short"})
         assert short == gate.short_rtt == 0.25
 
