@@ -14,7 +14,7 @@ from backpressure_lab.producer.admission import Admission, Arrival, admit
 from backpressure_lab.producer.items import new_item
 from backpressure_lab.producer.live_settings import SETTINGS_POLL_SECONDS, LiveSettings
 from backpressure_lab.producer.metrics import ProducerMetrics
-from backpressure_lab.producer.settings import QueueMode
+from backpressure_lab.producer.settings import ProducerSettings, QueueMode
 from backpressure_lab.producer.tallies import Measures, Tally
 from backpressure_lab.producer.token_bucket import TokenBucket
 from backpressure_lab.producer.watermarks import WatermarkGate
@@ -47,11 +47,15 @@ class Intake:
     async def admit_generated(self) -> bool:
         """Admit one generated item, waiting for a token or for space where the mode makes the generator wait.
         Returns whether it had to wait (the lab's backpressure reaching the generator)."""
-        priority = self._draw_priority()
+        priority = self._draw_priority(self._live.current)
         waited = waited_for_token = False
         while True:
-            decision, token_wait = self._offer(priority, can_wait=True)
-            if decision in (Admission.ADMIT, Admission.REJECT):
+            decision, token_wait = self._offer(self._live.current, priority, can_wait=True)
+            if decision is Admission.ADMIT:
+                self._count_admitted(priority, 1)
+                return waited
+            if decision is Admission.REJECT:
+                self._count_rejected(priority, 1)
                 return waited
             waited = True
             if decision is Admission.WAIT_FOR_TOKEN:
@@ -71,52 +75,61 @@ class Intake:
 
     def admit_burst(self, count: int) -> BurstOutcome:
         """Admit what the mode allows of `count` items from a /produce caller, who is never made to wait."""
-        produced = sum(self._offer(self._draw_priority(), can_wait=False)[0] is Admission.ADMIT for _ in range(count))
+        # Decided item by item (each one changes the depth the next one sees) but counted once for the whole burst:
+        # nothing reads the counts before this returns.
+        settings = self._live.current
+        admitted = {"high": 0, "low": 0}
+        rejected = {"high": 0, "low": 0}
+        for _ in range(count):
+            priority = self._draw_priority(settings)
+            if self._offer(settings, priority, can_wait=False)[0] is Admission.ADMIT:
+                admitted[priority] += 1
+            else:
+                rejected[priority] += 1
+        for priority, admissions in admitted.items():
+            if admissions:
+                self._count_admitted(priority, admissions)
+        for priority, rejections in rejected.items():
+            if rejections:
+                self._count_rejected(priority, rejections)
+        produced = admitted["high"] + admitted["low"]
         now = time.monotonic()
         # Retry-After counts whole seconds: a caller refused by a full queue is asked to wait one.
-        mode = self._live.current.mode
-        retry_after = self._bucket.seconds_until(1, now) if mode is QueueMode.RATE_LIMITED else 1.0
+        retry_after = self._bucket.seconds_until(1, now) if settings.mode is QueueMode.RATE_LIMITED else 1.0
         return BurstOutcome(produced=produced, rejected=count - produced, retry_after_seconds=retry_after)
 
-    def _offer(self, priority: str, can_wait: bool) -> tuple[Admission, float]:
-        """Decide one item's admission and carry out an admission or a refusal; a wait is left to the caller.
-        Returns the decision and, for a token wait, the seconds until the next token."""
-        settings = self._live.current
-        token_wait = self._bucket.try_take(time.monotonic()) if settings.mode is QueueMode.RATE_LIMITED else 0.0
-        arrival = Arrival(
-            depth=len(self._queue),
-            token_available=token_wait == 0.0,
-            can_wait=can_wait,
-            watermark_paused=self._watermark_paused(),
-            high_priority=priority == "high",
-            low_priority_queued=self._queue.has_low_priority(),
+    def _offer(self, settings: ProducerSettings, priority: str, can_wait: bool) -> tuple[Admission, float]:
+        """Decide one item's admission and carry out an admission (the item queued) or an eviction; a wait is left
+        to the caller, and so is counting the item as admitted or rejected. Returns the decision and, for a token
+        wait, the seconds until the next token."""
+        mode = settings.mode
+        token_wait = self._bucket.try_take(time.monotonic()) if mode is QueueMode.RATE_LIMITED else 0.0
+        queue = self._queue
+        depth = len(queue)
+        paused = mode is QueueMode.WATERMARKS and self._watermarks.update(
+            depth, settings.low_watermark, settings.high_watermark
         )
+        arrival = Arrival(depth, token_wait == 0.0, can_wait, paused, priority == "high", queue.has_low_priority())
         decision = admit(settings, arrival)
         if decision is Admission.EVICT_LOW:
-            evicted = self._queue.evict_newest_low_priority()
+            evicted = queue.evict_newest_low_priority()
             if evicted is not None:  # admitted once, so an ending of its own as well as a rejection
-                self._reject(evicted.priority)
+                self._count_rejected(evicted.priority, 1)
                 self._measures.tallies.add(Tally.EVICTED)
             decision = Admission.ADMIT
         if decision is Admission.ADMIT:
-            self._queue.put(new_item(settings.payload_bytes, priority))
-            self._measures.tallies.add(Tally.PRODUCED)
-            self._measures.priorities.add(priority, "produced")
-            self._measures.littles_law.arrived(time.monotonic())
-        elif decision is Admission.REJECT:
-            self._reject(priority)
+            queue.put(new_item(settings.payload_bytes, priority))
         return decision, token_wait
 
-    def _reject(self, priority: str) -> None:
-        self._measures.tallies.add(Tally.REJECTED)
-        self._measures.priorities.add(priority, "rejected")
+    def _count_admitted(self, priority: str, count: int) -> None:
+        self._measures.tallies.add(Tally.PRODUCED, count)
+        self._measures.priorities.add(priority, "produced", count)
+        self._measures.littles_law.arrived(time.monotonic(), count)
 
-    def _draw_priority(self) -> str:
-        share = self._live.current.high_priority_share
+    def _count_rejected(self, priority: str, count: int) -> None:
+        self._measures.tallies.add(Tally.REJECTED, count)
+        self._measures.priorities.add(priority, "rejected", count)
+
+    def _draw_priority(self, settings: ProducerSettings) -> str:
+        share = settings.high_priority_share
         return "high" if share > 0 and self._random.random() < share else "low"
-
-    def _watermark_paused(self) -> bool:
-        settings = self._live.current
-        return settings.mode is QueueMode.WATERMARKS and self._watermarks.update(
-            len(self._queue), settings.low_watermark, settings.high_watermark
-        )
