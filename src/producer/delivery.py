@@ -10,15 +10,18 @@ import time
 from typing import NamedTuple
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 from opentelemetry.trace import Span, Status, StatusCode
+from yarl import URL
 
 from backpressure_lab.common.telemetry import Spans
 from backpressure_lab.producer.attempt_policy import AttemptPolicy, Outcome
-from backpressure_lab.producer.consumers import ConsumerEndpoints
+from backpressure_lab.producer.consumers import MAX_ENDPOINTS, ConsumerEndpoints
 from backpressure_lab.producer.items import WorkItem
 from backpressure_lab.producer.pipeline import Pipeline
 from backpressure_lab.producer.retry import parse_retry_after
 from backpressure_lab.producer.send_gate import SendGate
+from backpressure_lab.producer.settings import ProducerSettings
 from backpressure_lab.producer.tallies import Tally
 
 
@@ -30,6 +33,16 @@ class Attempt(NamedTuple):
 
 THROTTLED = Attempt(None, "throttled", None)
 """An attempt the client-side throttle refused: never sent, so no answer."""
+JSON_HEADERS = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}))
+"""Every send's headers, made once: aiohttp copies a plain dict into a multidict at every request."""
+MAX_PROCESS_URLS = 2 * MAX_ENDPOINTS
+
+
+def _body(item: WorkItem, waited: float, settings: ProducerSettings) -> bytes:
+    fields = {"id": item.id, "created_at": item.created_at, "payload": item.payload, "queue_latency_seconds": waited}
+    if settings.item_deadline_ms > 0:
+        fields["deadline"] = item.created_at + settings.item_deadline_ms / 1000.0
+    return json.dumps(fields).encode()
 
 
 class Delivery:
@@ -43,12 +56,17 @@ class Delivery:
         self._policy = AttemptPolicy(pipeline.sends)
         self._spans = Spans("backpressure_lab.producer")
         self._timeout = aiohttp.ClientTimeout(total=pipeline.settings.send_timeout_ms / 1000.0)
+        self._timeout_of = pipeline.settings
+        self._process_urls: dict[str, URL] = {}
 
     async def deliver(self, item: WorkItem) -> None:
         pipeline = self.pipeline
         settings = pipeline.settings
         waited = time.monotonic() - item.enqueued_at
         pipeline.metrics.queue_wait.observe(waited)
+        if not self._spans.enabled:  # tracing off: not even a no-op span's context per item
+            await self._attempts(_body(item, waited, settings), None)
+            return
         with self._spans.start("send_to_consumer", start_time=item.enqueued_at_ns) as span:
             if span is not None and span.is_recording():
                 self._spans.record("queue_wait", item.enqueued_at_ns, time.time_ns())
@@ -60,16 +78,7 @@ class Delivery:
                         "queue.latency_seconds": waited,
                     }
                 )
-            fields = {
-                "id": item.id,
-                "created_at": item.created_at,
-                "payload": item.payload,
-                "queue_latency_seconds": waited,
-            }
-            if settings.item_deadline_ms > 0:
-                fields["deadline"] = item.created_at + settings.item_deadline_ms / 1000.0
-            body = json.dumps(fields).encode()
-            outcome = await self._attempts(body, span)
+            outcome = await self._attempts(_body(item, waited, settings), span)
             if span is not None and span.is_recording():
                 span.set_attribute("send.outcome", outcome)
                 if outcome != "sent":
@@ -81,20 +90,16 @@ class Delivery:
         while True:
             attempt += 1
             settings = pipeline.settings
-            # One span per attempt, parent of the HTTP client span: its number, the response and what came of it.
-            with self._spans.start("send_attempt") as attempt_span:
-                throttled = not policy.begin(settings, attempt, time.monotonic())
-                if throttled:
-                    result = THROTTLED
-                    pipeline.tallies.add(Tally.THROTTLED)
-                else:
-                    result = await self._send_once(body)
-                    pipeline.metrics.responded(result.code)
-                outcome = policy.outcome(settings, result.status, attempt, time.monotonic(), throttled)
-                if attempt_span is not None and attempt_span.is_recording():
-                    attempt_span.set_attributes(
-                        {"send.attempt": attempt, "send.response": result.code, "send.attempt.outcome": outcome}
-                    )
+            if not self._spans.enabled:
+                result, outcome = await self._attempt(body, settings, attempt)
+            else:
+                # One span per attempt, parent of the HTTP client span: its number, the response and what came of it.
+                with self._spans.start("send_attempt") as attempt_span:
+                    result, outcome = await self._attempt(body, settings, attempt)
+                    if attempt_span is not None and attempt_span.is_recording():
+                        attempt_span.set_attributes(
+                            {"send.attempt": attempt, "send.response": result.code, "send.attempt.outcome": outcome}
+                        )
             if span is not None and span.is_recording():
                 span.set_attribute("send.attempts", attempt)
             if outcome is Outcome.SENT:
@@ -108,6 +113,18 @@ class Delivery:
             pipeline.tallies.add(Tally.RETRIES)
             await asyncio.sleep(policy.delay(settings, attempt, result.retry_after))
 
+    async def _attempt(self, body: bytes, settings: ProducerSettings, attempt: int) -> tuple[Attempt, Outcome]:
+        """Attempt number `attempt`: sent, or refused by the client-side throttle; its answer and what it comes to."""
+        pipeline, policy = self.pipeline, self._policy
+        throttled = not policy.begin(settings, attempt, time.monotonic())
+        if throttled:
+            result = THROTTLED
+            pipeline.tallies.add(Tally.THROTTLED)
+        else:
+            result = await self._send_once(body)
+            pipeline.metrics.responded(result.code)
+        return result, policy.outcome(settings, result.status, attempt, time.monotonic(), throttled)
+
     async def _send_once(self, body: bytes) -> Attempt:
         metrics = self.pipeline.metrics
         timeout = self._send_timeout()
@@ -118,7 +135,7 @@ class Delivery:
         code = "error"
         try:
             async with self.session.post(
-                consumer + "/process", data=body, headers={"Content-Type": "application/json"}, timeout=timeout
+                self._process_url(consumer), data=body, headers=JSON_HEADERS, timeout=timeout
             ) as response:
                 await response.read()
                 code = _code(response.status)
@@ -136,10 +153,22 @@ class Delivery:
             self.gate.release(code, finished - started, finished)
 
     def _send_timeout(self) -> aiohttp.ClientTimeout:
-        seconds = self.pipeline.settings.send_timeout_ms / 1000.0
-        if self._timeout.total != seconds:
-            self._timeout = aiohttp.ClientTimeout(total=seconds)
+        settings = self.pipeline.settings
+        if settings is not self._timeout_of:
+            seconds = settings.send_timeout_ms / 1000.0
+            if self._timeout.total != seconds:
+                self._timeout = aiohttp.ClientTimeout(total=seconds)
+            self._timeout_of = settings
         return self._timeout
+
+    def _process_url(self, consumer: str) -> URL:
+        """The consumer's /process URL, parsed once: aiohttp parses a URL given as text at every request."""
+        url = self._process_urls.get(consumer)
+        if url is None:
+            if len(self._process_urls) >= MAX_PROCESS_URLS:  # consumers come and go: keep the ones in use
+                self._process_urls.clear()
+            url = self._process_urls[consumer] = URL(consumer + "/process")
+        return url
 
 
 def _code(status: int) -> str:
