@@ -42,13 +42,14 @@ def create_app(config: ConsumerConfig | None = None) -> Starlette:
                 shutdown_tracing()
 
     app = Starlette(
+        # /process first: Starlette tries the routes in order, and every item comes through it.
         routes=[
+            Route("/process", routes.process, methods=["POST"]),
             Route("/health", routes.health),
             Route("/healthz", routes.health),
             Route("/readyz", routes.readiness),
             Route("/status", routes.status),
             Route("/metrics", metrics),
-            Route("/process", routes.process, methods=["POST"]),
             Route("/admin/config", routes.change_config, methods=["POST"]),
             Route("/admin/config", routes.read_config, methods=["GET"]),
             Route("/admin/slow-down", routes.slow_down, methods=["POST"]),
