@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from backpressure_lab.common.echo import names
-from backpressure_lab.common.http import ClientError, read_json_object, require_admin
+from backpressure_lab.common.http import ClientError, FastJSONResponse, read_json_object, require_admin
 from backpressure_lab.common.settings import Bounds, SettingsError, as_dict, check_value, plain
 from backpressure_lab.consumer.processing import (
     config_changes,
@@ -60,7 +60,7 @@ async def process(request: Request) -> Response:
     consumer = _consumer(request)
     if not consumer.try_enter():
         retry_after = consumer.refuse()
-        return JSONResponse(
+        return FastJSONResponse(
             {
                 "error": f"consumer is at its concurrency limit ({consumer.settings.concurrency}); retry later",
                 "retry_after_seconds": retry_after,
@@ -87,7 +87,7 @@ async def process(request: Request) -> Response:
             task = asyncio.current_task()
             if task is not None:
                 task.uncancel()
-            return JSONResponse(
+            return FastJSONResponse(
                 {"error": "consumer is stopping; send the item to another consumer"},
                 status_code=503,
                 headers={"Retry-After": "1", "Connection": "close"},
@@ -95,8 +95,8 @@ async def process(request: Request) -> Response:
     finally:
         consumer.leave()
     if elapsed is None:  # drop_late_work: answered at once, so the sender moves on to work that can still make it
-        return JSONResponse({"status": "expired", "id": item_id, "processing_time_ms": 0.0})
-    return JSONResponse({"status": "processed", "id": item_id, "processing_time_ms": round(elapsed * 1000, 3)})
+        return FastJSONResponse({"status": "expired", "id": item_id, "processing_time_ms": 0.0})
+    return FastJSONResponse({"status": "processed", "id": item_id, "processing_time_ms": round(elapsed * 1000, 3)})
 
 
 def _apply(consumer: Consumer, changes: dict[str, Any]) -> ConsumerSettings:

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections.abc import Iterable
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 
 from backpressure_lab.common.echo import echo
 from backpressure_lab.common.http import (
     BODY_READ_SECONDS,
     MAX_JSON_DEPTH,
     ClientError,
+    FastJSONResponse,
     json_problem,
     read_json_object,
 )
@@ -158,3 +163,82 @@ def test_a_client_that_disconnects_mid_body_is_a_400_not_a_traceback() -> None:
     error = asyncio.run(_refused(request))
     assert error.status == 400
     assert "disconnected" in error.message
+
+
+def plain_walk(document: object) -> str | None:
+    """json_problem as it was before it spelled out only the paths it needs: every value's path, one stack entry
+    each. The reference its answers are held to."""
+    stack: list[tuple[object, str, int]] = [(document, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return f"{path or 'the document'} nests deeper than {MAX_JSON_DEPTH} levels"
+        if isinstance(value, str):
+            if not valid_unicode(value):
+                return f"{path or 'the document'} is not valid Unicode (it holds a lone surrogate such as \\ud800)"
+        elif isinstance(value, dict):
+            children: list[tuple[object, str, int]] = []
+            for key, item in value.items():
+                if isinstance(key, str) and not valid_unicode(key):
+                    return f"a field name in {path or 'the document'} is not valid Unicode (it holds a lone surrogate)"
+                children.append((item, f"{path}.{key}" if path else str(key), depth + 1))
+            stack.extend(reversed(children))
+        elif isinstance(value, list):
+            stack.extend((value[index], f"{path}[{index}]", depth + 1) for index in reversed(range(len(value))))
+    return None
+
+
+def valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def nested(value: object, levels: int) -> object:
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+_TEXTS = st.sampled_from(["", "a", "é", "\ud800", "\udfff", "ok\U0001f600"]) | st.text(max_size=3)
+_DOCUMENTS = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | _TEXTS,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(_TEXTS | st.integers(0, 3), children, max_size=4)
+        | st.builds(nested, children, st.integers(MAX_JSON_DEPTH - 3, MAX_JSON_DEPTH + 2))
+    ),
+    max_leaves=30,
+)
+
+
+@given(_DOCUMENTS)
+def test_json_problem_names_what_the_plain_walk_names(document: object) -> None:
+    assert json_problem(document) == plain_walk(document)
+
+
+_ANSWERS = st.dictionaries(
+    st.text(max_size=5),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=5),
+    max_size=5,
+)
+
+
+@given(_ANSWERS, st.sampled_from([200, 400, 503]))
+def test_the_quick_json_response_is_starlettes_byte_for_byte(content: dict[str, object], status: int) -> None:
+    quick, starlettes = FastJSONResponse(content, status), JSONResponse(content, status)
+    assert (quick.body, quick.raw_headers, quick.status_code) == (
+        starlettes.body,
+        starlettes.raw_headers,
+        starlettes.status_code,
+    )
+
+
+def test_the_quick_json_response_refuses_what_starlettes_refuses() -> None:
+    for content in ({"a": math.nan}, {"a": math.inf}):
+        with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+            FastJSONResponse(content)
+        with pytest.raises(ValueError, match="Out of range float values are not JSON compliant"):
+            JSONResponse(content)
