@@ -46,6 +46,8 @@ def learners_docker(cli: str, home: Path) -> Iterator[Docker]:
     }
     subprocess.run(["ip", "netns", "delete", netns], capture_output=True, timeout=30, check=False)
     subprocess.run(["ip", "netns", "add", netns], capture_output=True, timeout=30, check=True)
+    # A laptop has a loopback: kind publishes the API server's port on 127.0.0.1.
+    subprocess.run(["ip", "-n", netns, "link", "set", "lo", "up"], capture_output=True, timeout=30, check=True)
     try:
         proc = subprocess.run(["bash", str(TOOLS / "start-dockerd.sh")], env=env, capture_output=True, text=True,
                               timeout=120, check=False)  # fmt: skip

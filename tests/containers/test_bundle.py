@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import tarfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -160,6 +161,14 @@ def parts(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
     shutil.rmtree(folder)
 
 
+def recorded_of(bundle: Path) -> list[str]:
+    """The references a bundle's images.tsv lists, read without unpacking the rest."""
+    with tarfile.open(bundle) as archive:
+        member = archive.extractfile("./images.tsv")
+        assert member is not None
+        return [line.split("\t")[0] for line in member.read().decode().splitlines()]
+
+
 def recorded(parts: Path) -> dict[str, str]:
     """images.tsv: reference -> image id."""
     rows = [line.split("\t") for line in (parts / "images.tsv").read_text().splitlines()]
@@ -300,3 +309,34 @@ def test_the_learners_daemon_leaves_the_tiers_daemon_its_network(
     (a daemon started with --bridge=none deletes the host's docker0, which broke the tier's next `docker run`)."""
     probe = docker.cli("run", "--rm", "--label", "bplab.test=1", image.image, "python3", "-c", "print('ok')")
     assert probe.stdout.strip() == "ok"
+
+
+def test_make_up_with_the_bundle_reaches_kinds_cluster_offline_without_go_and_with_the_bundles_node_image(
+    bundle: Path, learner: tuple[lab.Docker, Path], tmp_path: Path
+) -> None:
+    """tools/kind/up.sh (`make up`) with BUNDLE on a laptop without Go and without the internet: it opens the bundle,
+    takes its tools, skips the network check and creates kind's cluster from the bundle's node image. Here that image is
+    an ImageStandIn, so kind's node cannot boot: the run must get as far as kind starting that node and fail there, not
+    before (a network check, a missing Go, a pull)."""
+    docker, home = learner
+    env = with_docker_cli(docker, home)
+    env |= {"PATH": f"{home / 'docker-cli'}:/usr/sbin:/usr/bin:/sbin:/bin", "BPLAB_CACHE": str(tmp_path / "cache"),
+            "KUBECONFIG": str(tmp_path / "kubeconfig"), "BUNDLE": str(bundle)}  # fmt: skip
+    kind = tmp_path / "cache" / f"kind-{VERSIONS['KIND_VERSION']}" / "bin" / "kind"
+    try:
+        proc = subprocess.run(["bash", "tools/kind/up.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=900, check=False)  # fmt: skip
+    finally:
+        if kind.exists():
+            subprocess.run([kind, "delete", "cluster", "--name", "backpressure-lab"], env=env, capture_output=True,
+                           timeout=300, check=False)  # fmt: skip
+    FIGURES["make up BUNDLE= with a stand-in node image"] = proc.stderr.strip().splitlines()[-1:]
+    assert proc.returncode != 0, proc.stdout
+    assert f"==> loaded {len(recorded_of(bundle))} images from {bundle} into Docker" in proc.stdout, proc.stdout
+    assert f"==> creating kind cluster 'backpressure-lab' ({NODE_IMAGE})" in proc.stdout, proc.stdout
+    # kind ran its node from the bundle's image (no pull) and waited for it to boot, which a stand-in never does.
+    assert "could not find a log line that matches" in proc.stderr, proc.stderr
+    assert "pull" not in proc.stderr
+    assert kind.is_file()
+    assert "network is offline" not in proc.stderr
+    assert "Go is not installed" not in proc.stderr
