@@ -92,17 +92,11 @@ class Consumer:
             self.expired += 1
             return None
         started = time.monotonic()
-        # No processing time is no processing: asyncio.sleep(0) would still yield to the loop. Tracing off, not even a
-        # no-op span's context.
-        if not self._spans.enabled:
-            if seconds > 0:
+        with self._spans.start("process_item") as span:
+            if span is not None and span.is_recording():
+                span.set_attributes({"item.id": item_id, "processing.seconds": seconds})
+            if seconds > 0:  # no processing time is no processing: asyncio.sleep(0) would still yield to the loop
                 await asyncio.sleep(seconds)
-        else:
-            with self._spans.start("process_item") as span:
-                if span is not None and span.is_recording():
-                    span.set_attributes({"item.id": item_id, "processing.seconds": seconds})
-                if seconds > 0:
-                    await asyncio.sleep(seconds)
         finished = time.monotonic()
         self.processed += 1
         if deadline is not None and time.time() > deadline:

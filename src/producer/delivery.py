@@ -64,9 +64,6 @@ class Delivery:
         settings = pipeline.settings
         waited = time.monotonic() - item.enqueued_at
         pipeline.metrics.queue_wait.observe(waited)
-        if not self._spans.enabled:  # tracing off: not even a no-op span's context per item
-            await self._attempts(_body(item, waited, settings), None)
-            return
         with self._spans.start("send_to_consumer", start_time=item.enqueued_at_ns) as span:
             if span is not None and span.is_recording():
                 self._spans.record("queue_wait", item.enqueued_at_ns, time.time_ns())
@@ -90,16 +87,13 @@ class Delivery:
         while True:
             attempt += 1
             settings = pipeline.settings
-            if not self._spans.enabled:
+            # One span per attempt, parent of the HTTP client span: its number, the response and what came of it.
+            with self._spans.start("send_attempt") as attempt_span:
                 result, outcome = await self._attempt(body, settings, attempt)
-            else:
-                # One span per attempt, parent of the HTTP client span: its number, the response and what came of it.
-                with self._spans.start("send_attempt") as attempt_span:
-                    result, outcome = await self._attempt(body, settings, attempt)
-                    if attempt_span is not None and attempt_span.is_recording():
-                        attempt_span.set_attributes(
-                            {"send.attempt": attempt, "send.response": result.code, "send.attempt.outcome": outcome}
-                        )
+                if attempt_span is not None and attempt_span.is_recording():
+                    attempt_span.set_attributes(
+                        {"send.attempt": attempt, "send.response": result.code, "send.attempt.outcome": outcome}
+                    )
             if span is not None and span.is_recording():
                 span.set_attribute("send.attempts", attempt)
             if outcome is Outcome.SENT:

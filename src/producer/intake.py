@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from backpressure_lab.producer.admission import Admission, Arrival, admit
 from backpressure_lab.producer.items import new_item
 from backpressure_lab.producer.live_settings import SETTINGS_POLL_SECONDS, LiveSettings
-from backpressure_lab.producer.metrics import ProducerMetrics
+from backpressure_lab.producer.metrics import PRIORITIES, ProducerMetrics
 from backpressure_lab.producer.settings import ProducerSettings, QueueMode
 from backpressure_lab.producer.tallies import Measures, Tally
 from backpressure_lab.producer.token_bucket import TokenBucket
@@ -78,8 +78,8 @@ class Intake:
         # Decided item by item (each one changes the depth the next one sees) but counted once for the whole burst:
         # nothing reads the counts before this returns.
         settings = self._live.current
-        admitted = {"high": 0, "low": 0}
-        rejected = {"high": 0, "low": 0}
+        admitted = dict.fromkeys(PRIORITIES, 0)
+        rejected = dict.fromkeys(PRIORITIES, 0)
         for _ in range(count):
             priority = self._draw_priority(settings)
             if self._offer(settings, priority, can_wait=False)[0] is Admission.ADMIT:
@@ -92,7 +92,7 @@ class Intake:
         for priority, rejections in rejected.items():
             if rejections:
                 self._count_rejected(priority, rejections)
-        produced = admitted["high"] + admitted["low"]
+        produced = sum(admitted.values())
         now = time.monotonic()
         # Retry-After counts whole seconds: a caller refused by a full queue is asked to wait one.
         retry_after = self._bucket.seconds_until(1, now) if settings.mode is QueueMode.RATE_LIMITED else 1.0

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from tests.controlplane.cluster import read_versions
+
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "backpressure-lab"
 MONITORING_CRDS_SCRIPT = REPO / "tools" / "monitoring-crds.sh"
@@ -125,3 +127,15 @@ def monitoring_crd_files(timeout: float = 300) -> list[Path]:
     if result.returncode != 0:
         raise RuntimeError(f"tools/monitoring-crds.sh failed: {result.stderr.strip()}")
     return [Path(line) for line in result.stdout.splitlines() if line.strip()]
+
+
+def render_stack(helm: Helm, repo_url: str, *values: Path) -> list[Manifest]:
+    """kube-prometheus-stack at its pin from the repository at `repo_url` (the helm-mirror), rendered as
+    tools/lib/kube-prometheus-stack.sh installs it (its release and namespace) with `values`, each document parsed."""
+    helm.run("repo", "add", "prometheus-community", repo_url, "--force-update")
+    rendered = helm.run(
+        "template", "kube-prometheus-stack", "prometheus-community/kube-prometheus-stack",
+        f"--version={read_versions()['KUBE_PROMETHEUS_STACK_VERSION']}", "--namespace=monitoring",
+        *(f"--values={file}" for file in values), timeout=300,
+    )  # fmt: skip
+    return parse_documents(rendered)

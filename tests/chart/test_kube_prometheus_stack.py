@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import subprocess
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.chart.helm import CHART, REPO, Helm, Manifest, containers, env_of, find, one
-from tests.controlplane.cluster import read_versions
+from tests.chart.helm import CHART, REPO, Helm, Manifest, containers, env_of, find, one, render_stack
 from tests.helm_mirror import serving_helm_mirror
 from tools.bundle.images import images
 
@@ -30,16 +28,6 @@ DOWN_ON_KIND = ("etcd", "controller-manager", "scheduler", "kube-proxy")
 def mirror_url() -> Iterator[str]:
     with serving_helm_mirror() as url:
         yield url
-
-
-def render_stack(helm: Helm, mirror_url: str, *values: Path) -> list[Manifest]:
-    helm.run("repo", "add", "prometheus-community", mirror_url, "--force-update")
-    rendered = helm.run(
-        "template", RELEASE, "prometheus-community/kube-prometheus-stack",
-        f"--version={read_versions()['KUBE_PROMETHEUS_STACK_VERSION']}", f"--namespace={NAMESPACE}",
-        *(f"--values={file}" for file in values), timeout=300,
-    )  # fmt: skip
-    return [doc for doc in yaml.safe_load_all(rendered) if doc]
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ names. kind's cluster itself needs Docker and the internet (tests/kind)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.chart.helm import Helm
+from tests.chart.helm import Helm, render_stack
 from tests.containers import lab
 from tests.containers.bundle import extract, learners_docker, load_image_stand_in, read_env, repack
 from tests.containers.conftest import FIGURES
@@ -40,6 +41,7 @@ TOOLS = {
 }
 
 
+@functools.cache
 def lab_image() -> str:
     tag = subprocess.run(["bash", "-c", ". tools/kind/common.sh && image_tag"], cwd=ROOT, capture_output=True,
                          text=True, check=True, timeout=60).stdout.strip()  # fmt: skip
@@ -75,11 +77,7 @@ def expected_images(mirror_url: str, tmp_path_factory: pytest.TempPathFactory) -
     for name, binary in TOOLS.items():
         require(binary.is_file(), f"{name} is not built: run `make tools`")
     helm = Helm(TOOLS["helm"], tmp_path_factory.mktemp("render"))
-    helm.run("repo", "add", "prometheus-community", mirror_url)
-    rendered = helm.run("template", "kube-prometheus-stack", "prometheus-community/kube-prometheus-stack",
-                        f"--version={VERSIONS['KUBE_PROMETHEUS_STACK_VERSION']}", "--namespace=monitoring",
-                        f"--values={ROOT / 'deploy' / 'kube-prometheus-stack.yaml'}", timeout=300)  # fmt: skip
-    stack = images(yaml.safe_load_all(rendered))
+    stack = images(render_stack(helm, mirror_url, ROOT / "deploy" / "kube-prometheus-stack.yaml"))
     return {lab_image(), f"jaegertracing/jaeger:{VERSIONS['JAEGER_IMAGE_TAG']}", *stack}
 
 

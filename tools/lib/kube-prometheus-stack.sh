@@ -12,20 +12,24 @@ KPS_REPO_URL="${BPLAB_KPS_REPO:-https://prometheus-community.github.io/helm-char
 # The values every profile installs the stack with; a profile adds its own file on top.
 KPS_VALUES="${root:?}/deploy/kube-prometheus-stack.yaml"
 
+add_kps_repo() {
+  timeout 60 "$HELM" repo add prometheus-community "$KPS_REPO_URL" --force-update >/dev/null
+}
+
 # The chart install_kube_prometheus_stack installs: the pinned version from KPS_REPO_URL, or the archive at
 # KPS_CHART_FILE when that is set (make up BUNDLE=...: the bundle's copy, no repository needed).
 kps_chart() {
   if [[ -n ${KPS_CHART_FILE:-} ]]; then
     KPS_CHART=("$KPS_CHART_FILE")
   else
-    timeout 60 "$HELM" repo add prometheus-community "$KPS_REPO_URL" --force-update >/dev/null
+    add_kps_repo
     KPS_CHART=(prometheus-community/kube-prometheus-stack --version "$KUBE_PROMETHEUS_STACK_VERSION")
   fi
 }
 
 # pull_kube_prometheus_stack DIR: the pinned chart's archive into DIR (make bundle); prints its path.
 pull_kube_prometheus_stack() {
-  timeout 60 "$HELM" repo add prometheus-community "$KPS_REPO_URL" --force-update >/dev/null
+  add_kps_repo
   timeout 300 "$HELM" pull prometheus-community/kube-prometheus-stack --version "$KUBE_PROMETHEUS_STACK_VERSION" \
     --destination "$1" >/dev/null
   echo "$1/kube-prometheus-stack-$KUBE_PROMETHEUS_STACK_VERSION.tgz"
