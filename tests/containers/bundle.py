@@ -30,36 +30,48 @@ def load_image_stand_in(docker: Docker, ref: str, workdir: Path) -> None:
     docker.cli("load", "-q", "-i", str(archive))
 
 
-@contextmanager
-def learners_docker(cli: str, home: Path) -> Iterator[Docker]:
-    """A second, empty Docker daemon: a learner's laptop. Its own socket, data root and pidfile, and its own network
-    namespace, so that its docker0 and NAT rules are not the tier's daemon's."""
-    netns = "bplab-learner"
-    env = {
+LEARNERS_NETNS = "bplab-learner"
+
+
+def learners_daemon_env(home: Path) -> dict[str, str]:
+    """start-dockerd.sh's settings for a second daemon: its own socket, exec root, pidfile and data root (in `home`),
+    and its own network namespace, so that its docker0 and NAT rules are not the tier's daemon's."""
+    return {
         **os.environ,
         "BPLAB_CACHE": str(home),
         "BPLAB_DOCKER_SOCK": "/run/bplab-learner.sock",
         "BPLAB_DOCKER_EXEC_ROOT": "/run/bplab-learner",
         "BPLAB_DOCKER_PIDFILE": "/run/bplab-learner.pid",
         "BPLAB_DOCKER_REUSE": "0",
-        "BPLAB_DOCKER_NETNS": netns,
+        "BPLAB_DOCKER_NETNS": LEARNERS_NETNS,
     }
-    subprocess.run(["ip", "netns", "delete", netns], capture_output=True, timeout=30, check=False)
-    subprocess.run(["ip", "netns", "add", netns], capture_output=True, timeout=30, check=True)
+
+
+def start_dockerd(cli: str, env: Mapping[str, str]) -> Docker:
+    proc = subprocess.run(["bash", str(TOOLS / "start-dockerd.sh")], env=env, capture_output=True, text=True,
+                          timeout=120, check=False)  # fmt: skip
+    if proc.returncode != 0:
+        raise DockerError(f"start-dockerd.sh exited {proc.returncode}: {proc.stderr.strip()[-1500:]}")
+    return Docker(cli, proc.stdout.strip().splitlines()[-1])
+
+
+@contextmanager
+def learners_docker(cli: str, home: Path) -> Iterator[Docker]:
+    """A second, empty Docker daemon (learners_daemon_env): a learner's laptop."""
+    env = learners_daemon_env(home)
+    subprocess.run(["ip", "netns", "delete", LEARNERS_NETNS], capture_output=True, timeout=30, check=False)
+    subprocess.run(["ip", "netns", "add", LEARNERS_NETNS], capture_output=True, timeout=30, check=True)
     # A laptop has a loopback: kind publishes the API server's port on 127.0.0.1.
-    subprocess.run(["ip", "-n", netns, "link", "set", "lo", "up"], capture_output=True, timeout=30, check=True)
+    subprocess.run(["ip", "-n", LEARNERS_NETNS, "link", "set", "lo", "up"], capture_output=True, timeout=30,
+                   check=True)  # fmt: skip
     try:
-        proc = subprocess.run(["bash", str(TOOLS / "start-dockerd.sh")], env=env, capture_output=True, text=True,
-                              timeout=120, check=False)  # fmt: skip
         try:
-            if proc.returncode != 0:
-                raise DockerError(f"the learner's dockerd did not start: {proc.stderr.strip()[-1500:]}")
-            yield Docker(cli, proc.stdout.strip().splitlines()[-1])
+            yield start_dockerd(cli, env)
         finally:
             subprocess.run(["bash", str(TOOLS / "stop-dockerd.sh")], env=env, capture_output=True, timeout=120,
                            check=False)  # fmt: skip
     finally:
-        subprocess.run(["ip", "netns", "delete", netns], capture_output=True, timeout=30, check=False)
+        subprocess.run(["ip", "netns", "delete", LEARNERS_NETNS], capture_output=True, timeout=30, check=False)
 
 
 def extract(bundle: Path, into: Path) -> Path:

@@ -18,6 +18,8 @@
 set -euo pipefail
 # shellcheck source=../lib/wait.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/wait.sh"
+# shellcheck source=../lib/pidfile.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/pidfile.sh"
 
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}"
 CACHE="${BPLAB_CACHE:-${HOME:-/root}/.cache/backpressure-lab}"
@@ -47,14 +49,8 @@ if [ "${BPLAB_DOCKER_REUSE:-1}" != 0 ]; then
     done
 fi
 
-if [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; then
-    pid="$(cat "$PIDFILE")"
-    if [ "$(ps -p "$pid" -o comm= 2>/dev/null)" = dockerd ]; then
-        log "dockerd (pid $pid) from $PIDFILE is running but does not answer on unix://$SOCK yet; waiting"
-    else
-        log "stale pidfile $PIDFILE (pid $pid is not dockerd); removing it"
-        rm -f "$PIDFILE"
-    fi
+if pid="$(live_pid "$PIDFILE" dockerd)"; then
+    log "dockerd (pid $pid) from $PIDFILE is running but does not answer on unix://$SOCK yet; waiting"
 fi
 
 launch() {
@@ -63,6 +59,9 @@ launch() {
     command -v iptables >/dev/null || { log "iptables not found: apt-get install -y iptables"; exit 1; }
     mkdir -p "$DATA_ROOT" "$EXEC_ROOT" "$(dirname "$LOG")"
     rm -f "$SOCK"
+    # dockerd adopts the containerd its last run left, by this pidfile, if that PID is alive at all: a stale one
+    # whose PID now belongs to another program makes it wait on a containerd that is not there.
+    live_pid "$EXEC_ROOT/containerd/containerd.pid" containerd >/dev/null || true
     log "starting dockerd: data root $DATA_ROOT, socket unix://$SOCK, log $LOG"
     # setsid: the daemon outlives this shell and its job control; dockerd writes its own pidfile, which is the truth
     # about its PID (the PID of a backgrounded command can be a wrapper shell).
@@ -88,7 +87,7 @@ wait_ready() {
     fi
 }
 
-if ! [ -s "$PIDFILE" ]; then
+if ! live_pid "$PIDFILE" dockerd >/dev/null; then
     launch
 fi
 wait_ready

@@ -4,23 +4,14 @@
 set -euo pipefail
 # shellcheck source=../lib/wait.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/wait.sh"
+# shellcheck source=../lib/pidfile.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/pidfile.sh"
 
 PIDFILE="${BPLAB_DOCKER_PIDFILE:-/run/bplab-docker.pid}"
 log() { echo "stop-dockerd: $*" >&2; }
 
-if ! [ -s "$PIDFILE" ]; then
-    log "no pidfile at $PIDFILE: nothing of ours is running"
-    exit 0
-fi
-pid="$(cat "$PIDFILE")"
-if ! kill -0 "$pid" 2>/dev/null; then
-    log "pid $pid from $PIDFILE is gone; removing the stale pidfile"
-    rm -f "$PIDFILE"
-    exit 0
-fi
-if [ "$(ps -p "$pid" -o comm= 2>/dev/null)" != dockerd ]; then
-    log "pid $pid is not dockerd; leaving it alone and removing the stale pidfile"
-    rm -f "$PIDFILE"
+if ! pid="$(live_pid "$PIDFILE" dockerd)"; then
+    log "no dockerd of ours is running (pidfile $PIDFILE)"
     exit 0
 fi
 log "stopping dockerd (pid $pid)"

@@ -1,0 +1,72 @@
+"""tools/docker/start-dockerd.sh after its daemon vanished without cleaning up: a SIGKILL, or a machine restored from a
+snapshot, where /run stays on disk and no process does. The pidfiles of dockerd and of its containerd remain, naming a
+PID that is nobody's or, by now, another program's. The CI after session 10 met exactly that: start-dockerd.sh trusted the pidfile,
+started nothing, and every test needing Docker errored."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.containers import lab
+from tests.containers.bundle import learners_daemon_env, learners_docker, start_dockerd
+from tests.waiting import poll
+
+
+@pytest.fixture
+def another_program() -> Iterator[int]:
+    """A live process that is neither dockerd nor containerd: what a recycled PID points at."""
+    proc = subprocess.Popen(["sleep", "600"])
+    try:
+        yield proc.pid
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a process that still runs (a zombie, killed and not yet reaped by its parent, does not)."""
+    state = subprocess.run(["ps", "-p", str(pid), "-o", "stat="], capture_output=True, text=True, check=False).stdout
+    return bool(state.strip()) and not state.strip().startswith("Z")
+
+
+def vanish(pidfile: Path, command: str) -> int:
+    """SIGKILL the process a pidfile names, as a machine restore would lose it; its pidfile stays."""
+    pid = int(pidfile.read_text().strip())
+    assert subprocess.run(["ps", "-p", str(pid), "-o", "comm="], capture_output=True, text=True,
+                          check=False).stdout.strip() == command  # fmt: skip
+    os.kill(pid, signal.SIGKILL)
+    assert poll(lambda: not running(pid), timeout=30, interval=0.1).done, f"{command} (pid {pid}) outlived SIGKILL"
+    return pid
+
+
+@pytest.mark.parametrize("pid_now", ["nobody's", "another program's"])
+def test_start_dockerd_starts_a_daemon_again_over_the_pidfiles_of_one_that_vanished(
+    docker: lab.Docker, tmp_path: Path, another_program: int, pid_now: str
+) -> None:
+    env = learners_daemon_env(tmp_path / "home")
+    dockerd_pidfile = Path(env["BPLAB_DOCKER_PIDFILE"])
+    containerd_pidfile = Path(env["BPLAB_DOCKER_EXEC_ROOT"]) / "containerd" / "containerd.pid"
+    with learners_docker(docker.binary, tmp_path / "home") as first:
+        assert first.ping()
+        assert containerd_pidfile.is_file(), "dockerd 20.10 runs its own containerd and records its PID here"
+        gone = vanish(dockerd_pidfile, "dockerd")
+        vanish(containerd_pidfile, "containerd")
+        assert dockerd_pidfile.read_text().strip() == str(gone), "dockerd removes its pidfile only when it exits itself"
+        assert not first.ping()
+        if pid_now == "another program's":
+            dockerd_pidfile.write_text(f"{another_program}\n")
+            containerd_pidfile.write_text(str(another_program))
+
+        again = start_dockerd(docker.binary, env)
+
+        assert again.ping()
+        pid = int(dockerd_pidfile.read_text().strip())
+        assert pid not in (gone, another_program)
+        assert Path(f"/proc/{pid}/comm").read_text().strip() == "dockerd"
+        assert running(another_program), "the program that holds the recycled PID is left alone"
