@@ -1,7 +1,8 @@
-"""tools/docker/start-dockerd.sh after its daemon vanished without cleaning up: a SIGKILL, or a machine restored from a
-snapshot, where /run stays on disk and no process does. The pidfiles of dockerd and of its containerd remain, naming a
-PID that is nobody's or, by now, another program's. The CI after session 10 met exactly that: start-dockerd.sh trusted the pidfile,
-started nothing, and every test needing Docker errored."""
+"""tools/docker/start-dockerd.sh and stop-dockerd.sh after their daemon vanished without cleaning up: a SIGKILL, an OOM
+kill, or a machine restored from a snapshot, where /run stays on disk and no process does. The pidfiles of dockerd and
+of its containerd remain, naming a PID that is nobody's or, by now, another program's; after a kill (not a restore)
+dockerd's bind mount of its data root remains too. The CI after session 10 met the pidfile: start-dockerd.sh trusted
+it, started nothing, and every test needing Docker errored."""
 
 from __future__ import annotations
 
@@ -33,6 +34,12 @@ def running(pid: int) -> bool:
     """Whether `pid` is a process that still runs (a zombie, killed and not yet reaped by its parent, does not)."""
     state = subprocess.run(["ps", "-p", str(pid), "-o", "stat="], capture_output=True, text=True, check=False).stdout
     return bool(state.strip()) and not state.strip().startswith("Z")
+
+
+def mounted(path: Path) -> bool:
+    """From the mount table: dockerd's bind mount of a folder onto itself keeps its device, so Path.is_mount misses
+    it."""
+    return any(line.split()[1] == str(path) for line in Path("/proc/self/mounts").read_text().splitlines())
 
 
 def vanish(pidfile: Path, command: str) -> int:
@@ -70,3 +77,6 @@ def test_start_dockerd_starts_a_daemon_again_over_the_pidfiles_of_one_that_vanis
         assert pid not in (gone, another_program)
         assert Path(f"/proc/{pid}/comm").read_text().strip() == "dockerd"
         assert running(another_program), "the program that holds the recycled PID is left alone"
+    data_root = tmp_path / "home" / "docker" / "data"
+    assert not mounted(data_root), "stop-dockerd.sh leaves the data root mounted: nothing can delete it"
+    assert not dockerd_pidfile.exists()

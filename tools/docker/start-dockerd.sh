@@ -22,12 +22,8 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/pidfile.sh"
 
 export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH:-}"
-CACHE="${BPLAB_CACHE:-${HOME:-/root}/.cache/backpressure-lab}"
-SOCK="${BPLAB_DOCKER_SOCK:-/run/bplab-docker.sock}"
-EXEC_ROOT="${BPLAB_DOCKER_EXEC_ROOT:-/run/bplab-docker}"
-PIDFILE="${BPLAB_DOCKER_PIDFILE:-/run/bplab-docker.pid}"
-DATA_ROOT="$CACHE/docker/data"
-LOG="$CACHE/docker/dockerd.log"
+# shellcheck source=dockerd-paths.sh
+. "$(dirname "${BASH_SOURCE[0]}")/dockerd-paths.sh"
 
 log() { echo "start-dockerd: $*" >&2; }
 
