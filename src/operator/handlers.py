@@ -298,8 +298,9 @@ async def pod_became_ready(
         except StoppingError:
             return
     if outcome.pushed and outcome.phase == CURRENT:
-        # Posted by the next drift check, after it has recorded the pod as Current in status.pods.
-        state.announce(namespace, Event("Normal", "Applied", f"{pod.name} became ready: {outcome.message}"))
+        # Posted by the first drift check that records the pod as Current in status.pods.
+        event = Event("Normal", "Applied", f"{pod.name} became ready: {outcome.message}")
+        state.announce(namespace, event, current_pod=pod.name)
     elif outcome.phase == FAILED:
         # The drift check retries and reports it in status; the pod may still be warming up.
         logger.warning(f"{pod.name} became ready but: {outcome.message}")

@@ -4,6 +4,7 @@ status.autoscale and its pending announcements, and write all of it as one statu
 
 from __future__ import annotations
 
+from backpressure_lab.operator.announcements import due
 from backpressure_lab.operator.conditions import CONFLICT, INVALID
 from backpressure_lab.operator.converge import converge, is_true
 from backpressure_lab.operator.desired import DesiredSettings, InvalidSpecError, desired_settings
@@ -56,7 +57,11 @@ async def check_owner(
         if taking_over:
             report.status["observedGeneration"] = claim.generation
     pending = state.announcements.setdefault(str(namespace), [])
-    announced = len(pending)
-    report.events.extend(pending[:announced])
+    # status.pods as it reads after this write: this round's records, else the ones the status already has.
+    pods_shown = report.status.get("pods", claim.status.get("pods") or [])
+    ready = due(pending, pods_shown, {pod.name for pod in release})
+    report.events.extend(announcement.event for announcement in ready.post)
     await write_status(state, namespace, claim, report)
-    del pending[:announced]  # posted after the status that shows them; a failed write keeps them for the next round
+    # Only now: a failed write keeps them for the next round. Others may have been announced meanwhile.
+    settled = {id(announcement) for announcement in ready.post + ready.drop}
+    pending[:] = [announcement for announcement in pending if id(announcement) not in settled]

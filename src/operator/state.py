@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import kopf
 
+from backpressure_lab.operator.announcements import Announcement
 from backpressure_lab.operator.conditions import precise_now
 from backpressure_lab.operator.config import OperatorConfig
 from backpressure_lab.operator.kube import KubeWriter
@@ -93,12 +94,12 @@ class OperatorState:
     """Loop name -> its task and heartbeat (drift-check, autoscaler), once the first resource handler started them."""
     autoscaling: dict[str, AutoscaleMemory] = field(default_factory=dict)
     """Namespace -> the autoscaler's samples and its last decision."""
-    announcements: dict[str, list[Event]] = field(default_factory=dict)
+    announcements: dict[str, list[Announcement]] = field(default_factory=dict)
     """Namespace -> events about what the autoscaler or the pod watch did, which the drift check posts right after
-    the status write that shows it (an event must not announce what `kubectl get` does not show yet)."""
+    the first status write that shows it (announcements.py)."""
 
-    def announce(self, namespace: str | None, event: Event) -> None:
-        self.announcements.setdefault(str(namespace), []).append(event)
+    def announce(self, namespace: str | None, event: Event, *, current_pod: str | None = None) -> None:
+        self.announcements.setdefault(str(namespace), []).append(Announcement(event, current_pod))
 
     def loop_views(self) -> list[LoopView]:
         return [heartbeat.view(name) for name, heartbeat in self.loops.items()]
