@@ -148,10 +148,8 @@ class Delivery:
 
     def _send_timeout(self) -> aiohttp.ClientTimeout:
         settings = self.pipeline.settings
-        if settings is not self._timeout_of:
-            seconds = settings.send_timeout_ms / 1000.0
-            if self._timeout.total != seconds:
-                self._timeout = aiohttp.ClientTimeout(total=seconds)
+        if settings is not self._timeout_of:  # settings change only by replacement
+            self._timeout = aiohttp.ClientTimeout(total=settings.send_timeout_ms / 1000.0)
             self._timeout_of = settings
         return self._timeout
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.containers.lab import ROOT, TOOLS, Docker, DockerError
+from tests.containers.lab import ROOT, Docker, start_daemon, stop_daemon
 
 MKIMAGE = ROOT / "tools" / "node" / "pause" / "mkimage.py"
 STAND_IN_ENTRYPOINT = b"#!/bin/sh\necho 'a stand-in for an image this machine cannot build or pull' >&2\nexit 1\n"
@@ -47,14 +47,6 @@ def learners_daemon_env(home: Path) -> dict[str, str]:
     }
 
 
-def start_dockerd(cli: str, env: Mapping[str, str]) -> Docker:
-    proc = subprocess.run(["bash", str(TOOLS / "start-dockerd.sh")], env=env, capture_output=True, text=True,
-                          timeout=120, check=False)  # fmt: skip
-    if proc.returncode != 0:
-        raise DockerError(f"start-dockerd.sh exited {proc.returncode}: {proc.stderr.strip()[-1500:]}")
-    return Docker(cli, proc.stdout.strip().splitlines()[-1])
-
-
 @contextmanager
 def learners_docker(cli: str, home: Path) -> Iterator[Docker]:
     """A second, empty Docker daemon (learners_daemon_env): a learner's laptop."""
@@ -66,10 +58,9 @@ def learners_docker(cli: str, home: Path) -> Iterator[Docker]:
                    check=True)  # fmt: skip
     try:
         try:
-            yield start_dockerd(cli, env)
+            yield Docker(cli, start_daemon(env)[0])
         finally:
-            subprocess.run(["bash", str(TOOLS / "stop-dockerd.sh")], env=env, capture_output=True, timeout=120,
-                           check=False)  # fmt: skip
+            stop_daemon(env)
     finally:
         subprocess.run(["ip", "netns", "delete", LEARNERS_NETNS], capture_output=True, timeout=30, check=False)
 

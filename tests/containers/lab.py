@@ -143,26 +143,37 @@ class Docker:
             self.cli("rm", "-f", "-v", name, check=False)
 
 
-def start_daemon() -> tuple[str, bool]:
-    """Return (DOCKER_HOST, started_by_us). Reuses a reachable daemon; else tools/docker/start-dockerd.sh starts one."""
-    pidfile = Path(os.environ.get("BPLAB_DOCKER_PIDFILE", "/run/bplab-docker.pid"))
+def start_daemon(env: Mapping[str, str] | None = None) -> tuple[str, bool]:
+    """Return (DOCKER_HOST, started_by_us). Reuses a reachable daemon; else tools/docker/start-dockerd.sh starts one.
+    `env`: the script's settings (BPLAB_DOCKER_*) for a daemon other than the tier's."""
+    env = os.environ if env is None else env
+    pidfile = Path(env.get("BPLAB_DOCKER_PIDFILE", "/run/bplab-docker.pid"))
     was_running = pidfile.is_file()
     proc = subprocess.run(
-        ["bash", str(TOOLS / "start-dockerd.sh")], capture_output=True, text=True, timeout=120, check=False
+        ["bash", str(TOOLS / "start-dockerd.sh")], env=env, capture_output=True, text=True, timeout=120, check=False
     )
     if proc.returncode != 0:
         raise DockerError(f"start-dockerd.sh failed: {proc.stderr.strip()[-2000:]}")
     host = proc.stdout.strip().splitlines()[-1]
     started = (
-        not was_running
-        and pidfile.is_file()
-        and host.endswith(os.environ.get("BPLAB_DOCKER_SOCK", "/run/bplab-docker.sock"))
+        not was_running and pidfile.is_file() and host.endswith(env.get("BPLAB_DOCKER_SOCK", "/run/bplab-docker.sock"))
     )
     return host, started
 
 
-def stop_daemon() -> None:
-    subprocess.run(["bash", str(TOOLS / "stop-dockerd.sh")], capture_output=True, timeout=120, check=False)
+def stop_daemon(env: Mapping[str, str] | None = None) -> None:
+    subprocess.run(["bash", str(TOOLS / "stop-dockerd.sh")], env=env, capture_output=True, timeout=120, check=False)
+
+
+def running(pid: int, command: str) -> bool:
+    """Whether `pid` runs `command` (its comm) and has not ended: a zombie, killed and not yet reaped by its parent,
+    has. The test tools/lib/pidfile.sh makes of a pidfile."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    comm, _, rest = stat.partition("(")[2].rpartition(")")
+    return comm == command and rest.split()[0] != "Z"
 
 
 def ensure_base_image(docker: Docker) -> str:

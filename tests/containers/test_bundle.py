@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import tarfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -159,14 +158,6 @@ def parts(bundle: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pa
     shutil.rmtree(folder)
 
 
-def recorded_of(bundle: Path) -> list[str]:
-    """The references a bundle's images.tsv lists, read without unpacking the rest."""
-    with tarfile.open(bundle) as archive:
-        member = archive.extractfile("./images.tsv")
-        assert member is not None
-        return [line.split("\t")[0] for line in member.read().decode().splitlines()]
-
-
 def recorded(parts: Path) -> dict[str, str]:
     """images.tsv: reference -> image id."""
     rows = [line.split("\t") for line in (parts / "images.tsv").read_text().splitlines()]
@@ -310,7 +301,7 @@ def test_the_learners_daemon_leaves_the_tiers_daemon_its_network(
 
 
 def test_make_up_with_the_bundle_reaches_kinds_cluster_offline_without_go_and_with_the_bundles_node_image(
-    bundle: Path, learner: tuple[lab.Docker, Path], tmp_path: Path
+    bundle: Path, parts: Path, learner: tuple[lab.Docker, Path], tmp_path: Path
 ) -> None:
     """tools/kind/up.sh (`make up`) with BUNDLE on a laptop without Go and without the internet: it opens the bundle,
     takes its tools, skips the network check and creates kind's cluster from the bundle's node image. Here that image is
@@ -330,7 +321,7 @@ def test_make_up_with_the_bundle_reaches_kinds_cluster_offline_without_go_and_wi
                            timeout=300, check=False)  # fmt: skip
     FIGURES["make up BUNDLE= with a stand-in node image"] = proc.stderr.strip().splitlines()[-1:]
     assert proc.returncode != 0, proc.stdout
-    assert f"==> loaded {len(recorded_of(bundle))} images from {bundle} into Docker" in proc.stdout, proc.stdout
+    assert f"==> loaded {len(recorded(parts))} images from {bundle} into Docker" in proc.stdout, proc.stdout
     assert f"==> creating kind cluster 'backpressure-lab' ({NODE_IMAGE})" in proc.stdout, proc.stdout
     # kind ran its node from the bundle's image (no pull) and waited for it to boot, which a stand-in never does.
     assert "could not find a log line that matches" in proc.stderr, proc.stderr

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from tests.containers import lab
-from tests.containers.bundle import learners_daemon_env, learners_docker, start_dockerd
+from tests.containers.bundle import learners_daemon_env, learners_docker
+from tests.containers.lab import running
 from tests.waiting import poll
 
 
@@ -30,12 +31,6 @@ def another_program() -> Iterator[int]:
         proc.wait(timeout=30)
 
 
-def running(pid: int) -> bool:
-    """Whether `pid` is a process that still runs (a zombie, killed and not yet reaped by its parent, does not)."""
-    state = subprocess.run(["ps", "-p", str(pid), "-o", "stat="], capture_output=True, text=True, check=False).stdout
-    return bool(state.strip()) and not state.strip().startswith("Z")
-
-
 def mounted(path: Path) -> bool:
     """From the mount table: dockerd's bind mount of a folder onto itself keeps its device, so Path.is_mount misses
     it."""
@@ -45,10 +40,12 @@ def mounted(path: Path) -> bool:
 def vanish(pidfile: Path, command: str) -> int:
     """SIGKILL the process a pidfile names, as a machine restore would lose it; its pidfile stays."""
     pid = int(pidfile.read_text().strip())
+    # By comm alone: dockerd's containerd ends with dockerd and stays a zombie until it is reaped (seen here).
     assert subprocess.run(["ps", "-p", str(pid), "-o", "comm="], capture_output=True, text=True,
                           check=False).stdout.strip() == command  # fmt: skip
     os.kill(pid, signal.SIGKILL)
-    assert poll(lambda: not running(pid), timeout=30, interval=0.1).done, f"{command} (pid {pid}) outlived SIGKILL"
+    gone = poll(lambda: not running(pid, command), timeout=30, interval=0.1)
+    assert gone.done, f"{command} (pid {pid}) outlived SIGKILL"
     return pid
 
 
@@ -70,13 +67,13 @@ def test_start_dockerd_starts_a_daemon_again_over_the_pidfiles_of_one_that_vanis
             dockerd_pidfile.write_text(f"{another_program}\n")
             containerd_pidfile.write_text(str(another_program))
 
-        again = start_dockerd(docker.binary, env)
+        again = lab.Docker(docker.binary, lab.start_daemon(env)[0])
 
         assert again.ping()
         pid = int(dockerd_pidfile.read_text().strip())
         assert pid not in (gone, another_program)
         assert Path(f"/proc/{pid}/comm").read_text().strip() == "dockerd"
-        assert running(another_program), "the program that holds the recycled PID is left alone"
+        assert running(another_program, "sleep"), "the program that holds the recycled PID is left alone"
     data_root = tmp_path / "home" / "docker" / "data"
     assert not mounted(data_root), "stop-dockerd.sh leaves the data root mounted: nothing can delete it"
     assert not dockerd_pidfile.exists()
