@@ -148,7 +148,7 @@ def start_daemon(env: Mapping[str, str] | None = None) -> tuple[str, bool]:
     `env`: the script's settings (BPLAB_DOCKER_*) for a daemon other than the tier's."""
     env = os.environ if env is None else env
     pidfile = Path(env.get("BPLAB_DOCKER_PIDFILE", "/run/bplab-docker.pid"))
-    was_running = pidfile.is_file()
+    was_running = daemon_running(pidfile)
     proc = subprocess.run(
         ["bash", str(TOOLS / "start-dockerd.sh")], env=env, capture_output=True, text=True, timeout=120, check=False
     )
@@ -156,13 +156,23 @@ def start_daemon(env: Mapping[str, str] | None = None) -> tuple[str, bool]:
         raise DockerError(f"start-dockerd.sh failed: {proc.stderr.strip()[-2000:]}")
     host = proc.stdout.strip().splitlines()[-1]
     started = (
-        not was_running and pidfile.is_file() and host.endswith(env.get("BPLAB_DOCKER_SOCK", "/run/bplab-docker.sock"))
+        not was_running
+        and daemon_running(pidfile)
+        and host.endswith(env.get("BPLAB_DOCKER_SOCK", "/run/bplab-docker.sock"))
     )
     return host, started
 
 
 def stop_daemon(env: Mapping[str, str] | None = None) -> None:
     subprocess.run(["bash", str(TOOLS / "stop-dockerd.sh")], env=env, capture_output=True, timeout=120, check=False)
+
+
+def daemon_running(pidfile: Path) -> bool:
+    """Whether `pidfile` names a dockerd that runs: a pidfile can outlive its daemon (a kill, a restored machine)."""
+    try:
+        return running(int(pidfile.read_text().strip()), "dockerd")
+    except (OSError, ValueError):
+        return False
 
 
 def running(pid: int, command: str) -> bool:

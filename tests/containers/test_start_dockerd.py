@@ -67,9 +67,11 @@ def test_start_dockerd_starts_a_daemon_again_over_the_pidfiles_of_one_that_vanis
             dockerd_pidfile.write_text(f"{another_program}\n")
             containerd_pidfile.write_text(str(another_program))
 
-        again = lab.Docker(docker.binary, lab.start_daemon(env)[0])
+        host, started = lab.start_daemon(env)
+        again = lab.Docker(docker.binary, host)
 
         assert again.ping()
+        assert started, "over a stale pidfile, the daemon is the tier's to stop: start_daemon must say it started it"
         pid = int(dockerd_pidfile.read_text().strip())
         assert pid not in (gone, another_program)
         assert Path(f"/proc/{pid}/comm").read_text().strip() == "dockerd"
