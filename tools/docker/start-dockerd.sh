@@ -45,10 +45,6 @@ if [ "${BPLAB_DOCKER_REUSE:-1}" != 0 ]; then
     done
 fi
 
-if pid="$(live_pid "$PIDFILE" dockerd)"; then
-    log "dockerd (pid $pid) from $PIDFILE is running but does not answer on unix://$SOCK yet; waiting"
-fi
-
 launch() {
     [ "$(id -u)" = 0 ] || { log "dockerd needs root"; exit 1; }
     command -v dockerd >/dev/null || { log "dockerd not found: apt-get install -y docker.io"; exit 1; }
@@ -83,7 +79,9 @@ wait_ready() {
     fi
 }
 
-if ! live_pid "$PIDFILE" dockerd >/dev/null; then
+if pid="$(live_pid "$PIDFILE" dockerd)"; then
+    log "dockerd (pid $pid) from $PIDFILE is running but does not answer on unix://$SOCK yet; waiting"
+else
     launch
 fi
 wait_ready
