@@ -86,6 +86,7 @@ class ConsumerEndpoints:
     def __init__(self, service_url: str) -> None:
         self.service_url = service_url.rstrip("/")
         self._listed: tuple[str, ...] = ()
+        self._urls: tuple[str, ...] = (self.service_url,)
         self._in_flight: dict[str, int] = {self.service_url: 0}
         self._turn = itertools.count()
 
@@ -96,7 +97,8 @@ class ConsumerEndpoints:
 
     @property
     def urls(self) -> tuple[str, ...]:
-        return self._listed or (self.service_url,)
+        """The consumers sent to now: the listed ones, else the Service."""
+        return self._urls
 
     @property
     def count(self) -> int:
@@ -105,12 +107,13 @@ class ConsumerEndpoints:
     def replace(self, listed: tuple[str, ...]) -> None:
         """Use these consumers from the next send on; sends in flight to a removed one finish where they are."""
         self._listed = listed
-        for url in self.urls:
+        self._urls = listed or (self.service_url,)
+        for url in self._urls:
             self._in_flight.setdefault(url, 0)
 
     def acquire(self) -> str:
         """The consumer for the next send: the fewest in flight, ties taken in turn."""
-        urls = self.urls
+        urls = self._urls
         if len(urls) == 1:
             chosen = urls[0]
         else:
@@ -122,7 +125,7 @@ class ConsumerEndpoints:
 
     def release(self, url: str) -> None:
         remaining = self._in_flight.get(url, 0) - 1
-        if remaining > 0 or url in self.urls:
+        if remaining > 0 or url in self._urls:
             self._in_flight[url] = max(remaining, 0)
         else:
             self._in_flight.pop(url, None)

@@ -25,8 +25,10 @@ class Dispatch:
     async def next_item(self) -> WorkItem:
         """The next item for a sender. In codel mode, items that waited too long in a standing backlog are shed
         here, at dequeue, and counted as expired (low priority first)."""
+        queue = self._queue
         while True:
-            item = await self._queue.get(self._newest_first)
+            # Taken at once while there is a backlog (no coroutine to make); waited for only when the queue is empty.
+            item = queue.take(self._newest_first()) or await queue.get(self._newest_first)
             now = time.monotonic()
             wait = now - item.enqueued_at
             self._measures.littles_law.departed(now, wait)

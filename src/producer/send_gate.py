@@ -20,7 +20,6 @@ LONG_RTT_WEIGHT = 0.005
 
 class SendGate:
     def __init__(self, settings: ProducerSettings, metrics: ProducerMetrics) -> None:
-        self._settings = settings
         self._metrics = metrics
         self._in_flight = 0
         self._freed = asyncio.Event()
@@ -28,6 +27,7 @@ class SendGate:
         metrics.rtt.labels("producer", "short").set_function(lambda: self.short_rtt)
         metrics.rtt.labels("producer", "long").set_function(lambda: self.long_rtt)
         self._consumers = 1
+        self._maximum = settings.sender_concurrency
         self._mode = ""
         self._algorithm: AimdLimit | GradientLimit | None = None
         self.short_rtt = 0.0
@@ -37,12 +37,11 @@ class SendGate:
     @property
     def maximum(self) -> int:
         """`sender_concurrency` for each consumer the producer sends to."""
-        return self._settings.sender_concurrency * self._consumers
+        return self._maximum
 
     def reconfigure(self, settings: ProducerSettings, consumers: int) -> None:
-        self._settings = settings
         self._consumers = max(consumers, 1)
-        maximum = self.maximum
+        maximum = self._maximum = settings.sender_concurrency * self._consumers
         if settings.adaptive_concurrency != self._mode:
             self._mode = settings.adaptive_concurrency
             start = float(min(INITIAL_ADAPTIVE_LIMIT, maximum))
@@ -59,20 +58,26 @@ class SendGate:
 
     def limit(self) -> int:
         if self._algorithm is None:
-            return self.maximum
-        return min(self._algorithm.current, self.maximum)
+            return self._maximum
+        return min(self._algorithm.current, self._maximum)
+
+    def try_acquire(self) -> bool:
+        """Take a free slot now, if there is one: the usual case, with no coroutine to make and await."""
+        if self._in_flight < self.limit():
+            self._in_flight += 1
+            return True
+        return False
 
     async def acquire(self) -> None:
         # One event loop: a free slot is taken at once, with no lock; a send that finds none waits for a release, then
         # looks again, as every waiter woken by the same release does.
-        while self._in_flight >= self.limit():
+        while not self.try_acquire():
             self._waiting += 1
             try:
                 self._freed.clear()
                 await self._freed.wait()
             finally:
                 self._waiting -= 1
-        self._in_flight += 1
 
     def release(self, code: str, rtt: float, now: float) -> None:
         """Learn from one send's answer: a 2xx and its round trip, or an overload (429, 503, timeout)."""

@@ -36,17 +36,21 @@ class WorkQueue:
         self._memory_bytes += item.memory_bytes
         self._item_ready.set()
 
-    async def get(self, newest_first: Callable[[], bool] = lambda: False) -> WorkItem:
-        """The next item: the oldest of its priority, or the newest when `newest_first()` says so at that moment."""
-        while not len(self):
-            self._item_ready.clear()
-            await self._item_ready.wait()
+    def take(self, newest_first: bool) -> WorkItem | None:
+        """The next item now, None when the queue is empty: the oldest of its priority, or the newest."""
         items = self._high or self._low
-        item = items.pop() if newest_first() else items.popleft()
+        if not items:
+            return None
+        item = items.pop() if newest_first else items.popleft()
         self._memory_bytes -= item.memory_bytes
         self._space_freed.set()
-        if len(self):
-            self._item_ready.set()
+        return item
+
+    async def get(self, newest_first: Callable[[], bool] = lambda: False) -> WorkItem:
+        """The next item, waiting for one: `take` as `newest_first()` says at the moment one is there."""
+        while (item := self.take(newest_first())) is None:
+            self._item_ready.clear()
+            await self._item_ready.wait()
         return item
 
     async def wait_for_space(self) -> None:

@@ -72,3 +72,13 @@ def test_the_round_trip_gauges_are_read_at_scrape_time() -> None:
         assert short == gate.short_rtt == 0.25
 
     asyncio.run(scenario())
+
+
+def test_a_free_slot_is_taken_at_once_and_none_past_the_limit() -> None:
+    gate, _ = gate_of(2)
+    assert gate.try_acquire()
+    assert gate.try_acquire()
+    assert not gate.try_acquire()
+    gate.release("2xx", 0.01, 1.0)
+    assert gate.try_acquire()
+    assert not gate.try_acquire()

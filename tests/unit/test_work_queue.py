@@ -65,3 +65,32 @@ def test_newest_first_serves_each_priority_in_reverse_arrival_order_high_first(p
     low = [item for item in items if item.priority == "low"]
     assert served == high[::-1] + low[::-1]
     assert (queue.memory_bytes, queue.oldest_enqueued_at()) == (0, None)
+
+
+@given(st.text(alphabet="hl", max_size=40), st.booleans())
+def test_take_serves_what_get_would_serve_and_nothing_once_empty(priorities: str, newest_first: bool) -> None:
+    """The senders take from a backlog without awaiting: the same items in the same order as `get` gives them."""
+    queue, items = filled(priorities)
+    twin = WorkQueue()
+    for item in items:
+        twin.put(item)
+    taken = [queue.take(newest_first) for _ in items]
+    assert taken == drain(twin, newest_first)
+    assert queue.take(newest_first) is None
+    assert queue.memory_bytes == 0
+
+
+def test_a_get_on_an_empty_queue_waits_for_the_next_item() -> None:
+    async def scenario() -> tuple[bool, WorkItem, WorkItem]:
+        queue = WorkQueue()
+        waiting = asyncio.create_task(queue.get())
+        for _ in range(3):
+            await asyncio.sleep(0)
+        waited = not waiting.done()
+        item = new_item(16)
+        queue.put(item)
+        return waited, await asyncio.wait_for(waiting, 1), item
+
+    waited, got, put = asyncio.run(scenario())
+    assert waited
+    assert got is put
