@@ -55,6 +55,16 @@ def admit(settings: ProducerSettings, arrival: Arrival) -> Admission:
     return Admission.ADMIT
 
 
+def burst_admissions(settings: ProducerSettings, depth: int, count: int) -> int | None:
+    """How many of `count` items arriving at once, none of which may wait, `admit` lets in, when each one's fate
+    follows from the depth alone: no priority to draw, no token to take, no watermark to move. None otherwise, and
+    each item is decided on its own. A /produce burst then costs one decision instead of one per item."""
+    if settings.high_priority_share > 0 or settings.mode in (QueueMode.RATE_LIMITED, QueueMode.WATERMARKS):
+        return None
+    limit = capacity(settings)
+    return count if limit is None else max(0, min(count, limit - depth))
+
+
 def excess(settings: ProducerSettings, depth: int) -> int:
     """Items above the capacity after a settings change; they are evicted and counted as rejected."""
     limit = capacity(settings)

@@ -10,7 +10,7 @@ import random
 import time
 from dataclasses import dataclass
 
-from backpressure_lab.producer.admission import Admission, Arrival, admit
+from backpressure_lab.producer.admission import Admission, Arrival, admit, burst_admissions
 from backpressure_lab.producer.items import new_item
 from backpressure_lab.producer.live_settings import SETTINGS_POLL_SECONDS, LiveSettings
 from backpressure_lab.producer.metrics import PRIORITIES, ProducerMetrics
@@ -80,12 +80,18 @@ class Intake:
         settings = self._live.current
         admitted = dict.fromkeys(PRIORITIES, 0)
         rejected = dict.fromkeys(PRIORITIES, 0)
-        for _ in range(count):
-            priority = self._draw_priority(settings)
-            if self._offer(settings, priority, can_wait=False)[0] is Admission.ADMIT:
-                admitted[priority] += 1
-            else:
-                rejected[priority] += 1
+        decided_at_once = burst_admissions(settings, len(self._queue), count)
+        if decided_at_once is not None:  # every item is low priority, and the depth alone decides
+            for _ in range(decided_at_once):
+                self._queue.put(new_item(settings.payload_bytes))
+            admitted["low"], rejected["low"] = decided_at_once, count - decided_at_once
+        else:
+            for _ in range(count):
+                priority = self._draw_priority(settings)
+                if self._offer(settings, priority, can_wait=False)[0] is Admission.ADMIT:
+                    admitted[priority] += 1
+                else:
+                    rejected[priority] += 1
         for priority, admissions in admitted.items():
             if admissions:
                 self._count_admitted(priority, admissions)

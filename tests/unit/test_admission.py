@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from backpressure_lab.producer.admission import Admission, Arrival, admit, capacity, excess
+from backpressure_lab.producer.admission import Admission, Arrival, admit, burst_admissions, capacity, excess
 from backpressure_lab.producer.settings import ProducerSettings, QueueMode
 
 
@@ -49,3 +51,29 @@ def test_capacity_and_excess() -> None:
     assert excess(settings(QueueMode.BOUNDED), 250) == 150
     assert excess(settings(QueueMode.UNBOUNDED), 250) == 0
     assert excess(settings(QueueMode.BLOCK), 50) == 0
+
+
+@given(
+    st.sampled_from(list(QueueMode)),
+    st.integers(min_value=1, max_value=50),
+    st.integers(min_value=0, max_value=60),
+    st.integers(min_value=0, max_value=60),
+    st.sampled_from([0.0, 0.5]),
+)
+def test_a_burst_decided_at_once_admits_what_item_by_item_admission_would(
+    mode: QueueMode, max_queue_size: int, depth: int, count: int, high_priority_share: float
+) -> None:
+    """/produce decides a burst at once where the depth alone decides: the same count as deciding each item with
+    `admit` (low priority, unable to wait), or None where the items need deciding one by one."""
+    chosen = ProducerSettings(
+        queue_mode=mode.value, max_queue_size=max_queue_size, high_priority_share=high_priority_share
+    )
+    at_once = burst_admissions(chosen, depth, count)
+    if high_priority_share > 0 or mode in (QueueMode.RATE_LIMITED, QueueMode.WATERMARKS):
+        assert at_once is None
+        return
+    one_by_one = 0
+    for _ in range(count):
+        if admit(chosen, Arrival(depth=depth + one_by_one, can_wait=False)) is Admission.ADMIT:
+            one_by_one += 1
+    assert at_once == one_by_one
