@@ -165,12 +165,20 @@ class _DropCancelNotice(logging.Filter):
         return not str(record.msg).startswith("Cancel %s running task(s)")
 
 
+YOUNG_COLLECTION_THRESHOLD = 5000
+"""Objects made (and not yet freed) between two young collections; CPython's default is 700. A producer's queue takes
+thousands of items a second, each a tracked object that lives until it is sent: at 700 every item went through two
+or three collections on its way to the old generation. At 5,000, a 20,000-item drain spent 0.020 s collecting instead
+of 0.044 s (docs/performance.md); the garbage a collection finds is at most a few megabytes more."""
+
+
 def serve(app: Any, environment: ServiceEnvironment) -> None:
     """Run `app` with uvicorn until SIGTERM or SIGINT; requests under way get STOP_GRACE_SECONDS to finish."""
     logging.getLogger("uvicorn.error").addFilter(_DropCancelNotice())
     # What start-up made (modules, the app, its settings) lives as long as the process: frozen, it is out of every
     # later collection's walk, which then covers only what the service makes while it runs.
     gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
     uvicorn.run(
         app,
         host=environment.host,

@@ -71,7 +71,10 @@ class LittlesLawMeter:
     def __init__(self, window_seconds: float = 30.0) -> None:
         self.window = window_seconds
         self._arrivals: deque[tuple[float, int]] = deque()
-        self._departures: deque[tuple[float, float]] = deque()
+        # Departures come one per item sent: two deques of floats, which the cyclic garbage collector never tracks,
+        # where a deque of (time, wait) tuples added a tracked object per item to every young collection's walk.
+        self._departure_times: deque[float] = deque()
+        self._departure_waits: deque[float] = deque()
         self._depths: deque[tuple[float, int]] = deque()
         self._arrived = 0
         self._waited = 0.0
@@ -80,17 +83,20 @@ class LittlesLawMeter:
     def _trim(self, now: float) -> None:
         while self._arrivals and now - self._arrivals[0][0] > self.window:
             self._arrived -= self._arrivals.popleft()[1]
-        while self._departures and now - self._departures[0][0] > self.window:
-            self._waited -= self._departures.popleft()[1]
+        times, waits = self._departure_times, self._departure_waits
+        while times and now - times[0] > self.window:
+            times.popleft()
+            self._waited -= waits.popleft()
         while self._depths and now - self._depths[0][0] > self.window:
             self._depth_total -= self._depths.popleft()[1]
-        if not self._departures:
+        if not times:
             self._waited = 0.0  # no float residue from the subtractions once the window is empty
 
     def reset(self) -> None:
         """Forget the old regime: after a settings change or a cleared queue, a steady state starts anew."""
         self._arrivals.clear()
-        self._departures.clear()
+        self._departure_times.clear()
+        self._departure_waits.clear()
         self._depths.clear()
         self._arrived, self._waited, self._depth_total = 0, 0.0, 0
 
@@ -102,7 +108,8 @@ class LittlesLawMeter:
         self._arrived += count
 
     def departed(self, now: float, wait: float) -> None:
-        self._departures.append((now, wait))
+        self._departure_times.append(now)
+        self._departure_waits.append(wait)
         self._waited += wait
 
     def sample_depth(self, now: float, depth: int) -> None:
@@ -113,7 +120,7 @@ class LittlesLawMeter:
     def measure(self, now: float) -> LittlesLaw:
         self._trim(now)
         span = min(self.window, now - self._depths[0][0]) if self._depths else 0.0
-        departures = len(self._departures)
+        departures = len(self._departure_times)
         return LittlesLaw(
             depth=self._depth_total / len(self._depths) if self._depths else 0.0,
             arrival_rate=self._arrived / span if span > 0 else 0.0,
