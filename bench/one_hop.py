@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -20,7 +21,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,9 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench import cpu_profile
 from bench.machine import describe
 from tests.ports import free_port
-from tests.services.lab import REPO, Service, call, running_lab, settings_env, wait_until
+from tests.services.lab import REPO, Lab, Service, call, running_lab, settings_env, wait_until
 
 PAYLOAD_BYTES = 1024
+WARM_UP_ITEMS = 2000
+"""Sent by each side before the measured pairs: connections made, code paths warm."""
+FULL_POLL_SECONDS = 0.5
+FINAL_POLL_SECONDS = 0.005
 PROFILE_SECONDS = 4
 SERVICE_ENTRY_POINTS = ("producer/__main__.py", "consumer/__main__.py", "common/service.py")
 """Modules on every sample's stack, left out of the profile's list of where the lab's calls went."""
@@ -116,13 +121,30 @@ class Cores:
             os.sched_setaffinity(pid, side)
 
 
-def ceiling(items: int, in_flight: int, profile: Path | None, cores: Cores) -> Run:
+@dataclass(frozen=True)
+class BareServer:
+    url: str
+    """Its /process URL."""
+    pid: int
+
+
+@contextlib.contextmanager
+def bare_server(cores: Cores) -> Iterator[BareServer]:
+    """The bare Starlette app under uvicorn, on the receiving core."""
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "bench.bare_server", str(port)], cwd=REPO, start_new_session=True)
-    everywhere = os.sched_getaffinity(0)
     try:
         assert wait_until(lambda: call("POST", f"http://127.0.0.1:{port}/process", {"id": "w"}).status == 200, 20)
         cores.place(server.pid, cores.receiver)
+        yield BareServer(f"http://127.0.0.1:{port}/process", server.pid)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def ceiling(server: BareServer, items: int, in_flight: int, profile: Path | None, cores: Cores) -> Run:
+    everywhere = os.sched_getaffinity(0)
+    try:
         cores.place(0, cores.sender)
         # py-spy samples this very process too: the bare client's costs beside the producer's, item for item.
         profiler = Profiler(profile, {"bare client": os.getpid(), "bare server": server.pid})
@@ -131,16 +153,16 @@ def ceiling(items: int, in_flight: int, profile: Path | None, cores: Cores) -> R
         # On the event loop uvicorn runs the producer on (uvloop where it is installed, as in the lab's image): a
         # ceiling on asyncio's own loop would be lower than the producer's, and the ratio flattering.
         with asyncio.Runner(loop_factory=auto_loop_factory()) as runner:
-            rate = runner.run(bare_rate(f"http://127.0.0.1:{port}/process", items, in_flight))
+            rate = runner.run(bare_rate(server.url, items, in_flight))
         client, server_cpu = time.process_time() - client_before, cpu_seconds(server.pid) - server_before
         return Run(rate, client / items, server_cpu / items, profiler.profiles())
     finally:
         os.sched_setaffinity(0, everywhere)
-        server.terminate()
-        server.wait(timeout=10)
 
 
-def lab_rate(items: int, in_flight: int, profile: Path | None, cores: Cores) -> Run:
+@contextlib.contextmanager
+def lab_under_test(in_flight: int, cores: Cores) -> Iterator[Lab]:
+    """The producer (paused generator) and the consumer (processing 0 ms), each on its core."""
     paused = f"producer: {{production_rate: 0, payload_bytes: {PAYLOAD_BYTES}}}\n"
     with (
         tempfile.TemporaryDirectory() as directory,
@@ -149,46 +171,69 @@ def lab_rate(items: int, in_flight: int, profile: Path | None, cores: Cores) -> 
         lab.consumer.admin("/admin/config", {"processing_time_ms": 0, "concurrency": max(64, 2 * in_flight)})
         lab.producer.admin("/admin/config", {"sender_concurrency": in_flight})
         time.sleep(1)
-        before = lab.producer.status()["stats"]
-        pids = {"producer": lab.producer.process.pid, "consumer": lab.consumer.process.pid}
-        cores.place(pids["producer"], cores.sender)
-        cores.place(pids["consumer"], cores.receiver)
-        profiler = Profiler(profile, pids)
-        producer_before, consumer_before = cpu_seconds(pids["producer"]), cpu_seconds(pids["consumer"])
-        started = time.monotonic()
-        profiler.start()
-        # The backlog arrives in /produce bursts (4,096 items at most each); the senders drain it meanwhile.
-        produced = 0
-        while produced < items:
-            produced += lab.producer.post("/produce", {"count": min(4096, items - produced)}).body["produced"]
-        rate = items / (drained_after(lab.producer, before["sent"], items) - started)
-        producer, consumer = (
-            cpu_seconds(pids["producer"]) - producer_before,
-            cpu_seconds(pids["consumer"]) - consumer_before,
-        )
-        return Run(rate, producer / items, consumer / items, profiler.profiles())
+        cores.place(lab.producer.process.pid, cores.sender)
+        cores.place(lab.consumer.process.pid, cores.receiver)
+        yield lab
 
 
-def drained_after(producer: Service, sent_before: int, items: int) -> float:
-    """When the producer had sent `items` more than `sent_before`. /status is read twice a second until the last 5 %
-    of the backlog, then every 20 ms: a /status costs the producer a sort of its recent waits, and read at 20 Hz
-    throughout, the benchmark's own polling took a tenth of the producer's CPU."""
+def lab_rate(lab: Lab, items: int, profile: Path | None) -> Run:
+    processed_before = processed(lab.consumer)
+    pids = {"producer": lab.producer.process.pid, "consumer": lab.consumer.process.pid}
+    profiler = Profiler(profile, pids)
+    producer_before, consumer_before = cpu_seconds(pids["producer"]), cpu_seconds(pids["consumer"])
+    started = time.monotonic()
+    profiler.start()
+    # The backlog arrives in /produce bursts (4,096 items at most each); the senders drain it meanwhile.
+    produced = 0
+    while produced < items:
+        produced += lab.producer.post("/produce", {"count": min(4096, items - produced)}).body["produced"]
+    rate = items / (drained_after(lab.consumer, processed_before, items) - started)
+    producer, consumer = (
+        cpu_seconds(pids["producer"]) - producer_before,
+        cpu_seconds(pids["consumer"]) - consumer_before,
+    )
+    return Run(rate, producer / items, consumer / items, profiler.profiles())
+
+
+def processed(consumer: Service) -> int:
+    count: int = consumer.status()["state"]["items_processed"]
+    return count
+
+
+def drained_after(consumer: Service, processed_before: int, items: int) -> float:
+    """When the consumer had processed `items` more than `processed_before` (the drain's end: no item is refused or
+    retried here), seen at most FINAL_POLL_SECONDS late. The consumer is asked, not the producer: it has CPU to spare,
+    and a producer /status (a sort of its recent waits) took the producer's time from the drain being measured. Each
+    wait is half the time the rest should take at the rate seen so far; read every 0.5 s until the last 5 %, the end
+    was seen up to a third of a second late, a few percent of a drain's time."""
     deadline = time.monotonic() + 600
+    last: tuple[float, int] | None = None
     while time.monotonic() < deadline:
-        left = sent_before + items - producer.status()["stats"]["sent"]
-        if left <= 0:
+        now = time.monotonic()
+        done = processed(consumer) - processed_before
+        if done >= items:
             return time.monotonic()
-        time.sleep(0.5 if left > 0.05 * items else 0.02)
+        wait = FULL_POLL_SECONDS
+        if last is not None and done > last[1]:
+            rate = (done - last[1]) / (now - last[0])
+            wait = min(FULL_POLL_SECONDS, max(FINAL_POLL_SECONDS, (items - done) / rate / 2))
+        last = (now, done)
+        time.sleep(wait)
     raise AssertionError("the backlog did not drain within 600 s")
 
 
 def measure_pairs(items: int, in_flight: int, rounds: int, profile: Path | None, cores: Cores) -> list[tuple[Run, Run]]:
-    """`rounds` pairs of runs, bare then lab, each pair back to back: this VM's speed drifts by tens of percent over
-    minutes, so a ratio is only fair between runs a few seconds apart. Profiles come from the first pair."""
+    """`rounds` pairs of runs, bare then lab, each pair back to back, the servers and the lab started once and warmed
+    up first: this VM's speed drifts by tens of percent within seconds, so a ratio is only fair between runs a few
+    seconds apart, and restarting both sides for each pair put ten more seconds between pairs. Profiles come from the
+    first pair."""
     pairs = []
-    for index in range(rounds):
-        sampled = profile if index == 0 else None
-        pairs.append((ceiling(items, in_flight, sampled, cores), lab_rate(items, in_flight, sampled, cores)))
+    with bare_server(cores) as server, lab_under_test(in_flight, cores) as lab:
+        ceiling(server, WARM_UP_ITEMS, in_flight, None, cores)
+        lab_rate(lab, WARM_UP_ITEMS, None)
+        for index in range(rounds):
+            sampled = profile if index == 0 else None
+            pairs.append((ceiling(server, items, in_flight, sampled, cores), lab_rate(lab, items, sampled)))
     return pairs
 
 
