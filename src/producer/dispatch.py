@@ -28,7 +28,9 @@ class Dispatch:
         queue = self._queue
         while True:
             # Taken at once while there is a backlog (no coroutine to make); waited for only when the queue is empty.
-            item = queue.take(self._newest_first()) or await queue.get(self._newest_first)
+            item = queue.take(self._newest_first())
+            if item is None:
+                item = await queue.get(self._newest_first)
             now = time.monotonic()
             wait = now - item.enqueued_at
             self._measures.littles_law.departed(now, wait)
