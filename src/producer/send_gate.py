@@ -26,7 +26,6 @@ class SendGate:
         self._waiting = 0
         metrics.rtt.labels("producer", "short").set_function(lambda: self.short_rtt)
         metrics.rtt.labels("producer", "long").set_function(lambda: self.long_rtt)
-        self._consumers = 1
         self._maximum = settings.sender_concurrency
         self._mode = ""
         self._algorithm: AimdLimit | GradientLimit | None = None
@@ -40,8 +39,7 @@ class SendGate:
         return self._maximum
 
     def reconfigure(self, settings: ProducerSettings, consumers: int) -> None:
-        self._consumers = max(consumers, 1)
-        maximum = self._maximum = settings.sender_concurrency * self._consumers
+        maximum = self._maximum = settings.sender_concurrency * max(consumers, 1)
         if settings.adaptive_concurrency != self._mode:
             self._mode = settings.adaptive_concurrency
             start = float(min(INITIAL_ADAPTIVE_LIMIT, maximum))

@@ -178,12 +178,18 @@ def daemon_running(pidfile: Path) -> bool:
 def running(pid: int, command: str) -> bool:
     """Whether `pid` runs `command` (its comm) and has not ended: a zombie, killed and not yet reaped by its parent,
     has. The test tools/lib/pidfile.sh makes of a pidfile."""
+    found = process_state(pid)
+    return found is not None and found[0] == command and found[1] != "Z"
+
+
+def process_state(pid: int) -> tuple[str, str] | None:
+    """`pid`'s comm and state letter (Z for a zombie) from /proc, or None when no such process exists."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return False
+        return None
     comm, _, rest = stat.partition("(")[2].rpartition(")")
-    return comm == command and rest.split()[0] != "Z"
+    return comm, rest.split()[0]
 
 
 def ensure_base_image(docker: Docker) -> str:

@@ -16,7 +16,7 @@ import pytest
 
 from tests.containers import lab
 from tests.containers.bundle import learners_daemon_env, learners_docker
-from tests.containers.lab import running
+from tests.containers.lab import process_state, running
 from tests.waiting import poll
 
 
@@ -41,8 +41,9 @@ def vanish(pidfile: Path, command: str) -> int:
     """SIGKILL the process a pidfile names, as a machine restore would lose it; its pidfile stays."""
     pid = int(pidfile.read_text().strip())
     # By comm alone: dockerd's containerd ends with dockerd and stays a zombie until it is reaped (seen here).
-    assert subprocess.run(["ps", "-p", str(pid), "-o", "comm="], capture_output=True, text=True,
-                          check=False).stdout.strip() == command  # fmt: skip
+    found = process_state(pid)
+    assert found is not None, f"no process {pid}"
+    assert found[0] == command, found
     os.kill(pid, signal.SIGKILL)
     gone = poll(lambda: not running(pid, command), timeout=30, interval=0.1)
     assert gone.done, f"{command} (pid {pid}) outlived SIGKILL"
