@@ -5,7 +5,6 @@ when its retries are spent or the producer's retry budget denies one."""
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from typing import NamedTuple
 
@@ -17,6 +16,7 @@ from yarl import URL
 from backpressure_lab.common.telemetry import Spans
 from backpressure_lab.producer.attempt_policy import AttemptPolicy, Outcome
 from backpressure_lab.producer.consumers import MAX_ENDPOINTS, ConsumerEndpoints
+from backpressure_lab.producer.item_body import ItemBodies
 from backpressure_lab.producer.items import WorkItem
 from backpressure_lab.producer.pipeline import Pipeline
 from backpressure_lab.producer.retry import parse_retry_after
@@ -44,11 +44,8 @@ JSON_HEADERS = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/json"}
 MAX_PROCESS_URLS = 2 * MAX_ENDPOINTS
 
 
-def _body(item: WorkItem, waited: float, settings: ProducerSettings) -> bytes:
-    fields = {"id": item.id, "created_at": item.created_at, "payload": item.payload, "queue_latency_seconds": waited}
-    if settings.item_deadline_ms > 0:
-        fields["deadline"] = item.created_at + settings.item_deadline_ms / 1000.0
-    return json.dumps(fields).encode()
+def _deadline(item: WorkItem, settings: ProducerSettings) -> float | None:
+    return item.created_at + settings.item_deadline_ms / 1000.0 if settings.item_deadline_ms > 0 else None
 
 
 class Delivery:
@@ -64,12 +61,17 @@ class Delivery:
         self._timeout = aiohttp.ClientTimeout(total=pipeline.settings.send_timeout_ms / 1000.0)
         self._timeout_of = pipeline.settings
         self._process_urls: dict[str, URL] = {}
+        self._bodies = ItemBodies()
 
     async def deliver(self, item: WorkItem) -> None:
         pipeline = self.pipeline
-        settings = pipeline.settings
+        settings = pipeline.live.current
         waited = time.monotonic() - item.enqueued_at
         pipeline.metrics.queue_wait.observe(waited)
+        body = self._bodies.encode(item, waited, _deadline(item, settings))
+        if not self._spans.enabled:
+            await self._attempts(body, None)
+            return
         with self._spans.start("send_to_consumer", start_time=item.enqueued_at_ns) as span:
             if span is not None and span.is_recording():
                 self._spans.record("queue_wait", item.enqueued_at_ns, time.time_ns())
@@ -81,7 +83,7 @@ class Delivery:
                         "queue.latency_seconds": waited,
                     }
                 )
-            outcome = await self._attempts(_body(item, waited, settings), span)
+            outcome = await self._attempts(body, span)
             if span is not None and span.is_recording():
                 span.set_attribute("send.outcome", outcome)
                 if outcome != "sent":
@@ -92,7 +94,7 @@ class Delivery:
         attempt = 0
         while True:
             attempt += 1
-            settings = pipeline.settings
+            settings = pipeline.live.current
             # One span per attempt, parent of the HTTP client span: its number, the response and what came of it.
             with self._spans.start("send_attempt") as attempt_span:
                 # The client-side throttle may refuse the attempt before it is sent; either way the policy judges it.
@@ -123,7 +125,8 @@ class Delivery:
 
     async def _send_once(self, body: bytes) -> Attempt:
         pipeline, gate = self.pipeline, self.gate
-        timeout = self._send_timeout()
+        settings = pipeline.live.current
+        timeout = self._timeout if settings is self._timeout_of else self._send_timeout(settings)
         if not gate.try_acquire():
             await gate.acquire()
         consumer = self.consumers.acquire()
@@ -132,7 +135,10 @@ class Delivery:
         answer = NO_ANSWER
         try:
             async with self.session.post(
-                self._process_url(consumer), data=body, headers=JSON_HEADERS, timeout=timeout
+                self._process_urls.get(consumer) or self._process_url(consumer),
+                data=body,
+                headers=JSON_HEADERS,
+                timeout=timeout,
             ) as response:
                 await response.read()
                 answer = _answer(response.status, response.headers.get("Retry-After"))
@@ -148,9 +154,9 @@ class Delivery:
             gate.release(answer.code, finished - started, finished)
         return answer
 
-    def _send_timeout(self) -> aiohttp.ClientTimeout:
-        settings = self.pipeline.settings
-        if settings is not self._timeout_of:  # settings change only by replacement
+    def _send_timeout(self, settings: ProducerSettings) -> aiohttp.ClientTimeout:
+        """The timeout for `settings`, made anew only when they were replaced (the send path tests `is` first)."""
+        if settings is not self._timeout_of:
             self._timeout = aiohttp.ClientTimeout(total=settings.send_timeout_ms / 1000.0)
             self._timeout_of = settings
         return self._timeout

@@ -25,16 +25,16 @@ class Dispatch:
     async def next_item(self) -> WorkItem:
         """The next item for a sender. In codel mode, items that waited too long in a standing backlog are shed
         here, at dequeue, and counted as expired (low priority first)."""
-        queue = self._queue
+        queue, live = self._queue, self._live
         while True:
             # Taken at once while there is a backlog (no coroutine to make); waited for only when the queue is empty.
-            item = queue.take(self._newest_first())
+            item = queue.take(live.current.dequeue_order == "lifo")
             if item is None:
                 item = await queue.get(self._newest_first)
             now = time.monotonic()
             wait = now - item.enqueued_at
             self._measures.littles_law.departed(now, wait)
-            settings = self._live.current
+            settings = live.current
             if settings.mode is QueueMode.CODEL:
                 low = item.priority == "low" and settings.high_priority_share > 0
                 shed = self._codel.should_drop(wait, now, low_priority=low)

@@ -23,6 +23,9 @@ class WorkQueue:
         self._memory_bytes = 0
         self._item_ready = asyncio.Event()
         self._space_freed = asyncio.Event()
+        # Who waits, so that a put or a take wakes nobody (a method call per item) while nobody does.
+        self._getters = 0
+        self._space_wanted = False
 
     def __len__(self) -> int:
         return len(self._high) + len(self._low)
@@ -34,7 +37,8 @@ class WorkQueue:
     def put(self, item: WorkItem) -> None:
         (self._low if item.priority == "low" else self._high).append(item)
         self._memory_bytes += item.memory_bytes
-        self._item_ready.set()
+        if self._getters:
+            self._item_ready.set()
 
     def take(self, newest_first: bool) -> WorkItem | None:
         """The next item now, None when the queue is empty: the oldest of its priority, or the newest."""
@@ -43,23 +47,30 @@ class WorkQueue:
             return None
         item = items.pop() if newest_first else items.popleft()
         self._memory_bytes -= item.memory_bytes
-        self._space_freed.set()
+        if self._space_wanted:
+            self.notify_space()
         return item
 
     async def get(self, newest_first: Callable[[], bool] = lambda: False) -> WorkItem:
         """The next item, waiting for one: `take` as `newest_first()` says at the moment one is there."""
         while (item := self.take(newest_first())) is None:
             self._item_ready.clear()
-            await self._item_ready.wait()
+            self._getters += 1
+            try:
+                await self._item_ready.wait()
+            finally:
+                self._getters -= 1
         return item
 
     async def wait_for_space(self) -> None:
         """Wait until an item leaves the queue (or `notify_space` is called)."""
         self._space_freed.clear()
+        self._space_wanted = True
         await self._space_freed.wait()
 
     def notify_space(self) -> None:
         """Wake a waiting generator, for instance after the capacity grew."""
+        self._space_wanted = False
         self._space_freed.set()
 
     def remove_newest(self, count: int) -> int:
@@ -95,5 +106,5 @@ class WorkQueue:
         self._high.clear()
         self._low.clear()
         self._memory_bytes = 0
-        self._space_freed.set()
+        self.notify_space()
         return removed

@@ -94,3 +94,48 @@ def test_a_get_on_an_empty_queue_waits_for_the_next_item() -> None:
     waited, got, put = asyncio.run(scenario())
     assert waited
     assert got is put
+
+
+def test_every_waiting_get_is_served_as_items_arrive_one_at_a_time() -> None:
+    """A put wakes the waiting senders only while some wait: each of them still gets an item, none gets two."""
+
+    async def scenario() -> tuple[list[WorkItem], list[WorkItem]]:
+        queue = WorkQueue()
+        waiting = [asyncio.create_task(queue.get()) for _ in range(4)]
+        put = []
+        for _ in range(4):
+            await asyncio.sleep(0)
+            item = new_item(16)
+            queue.put(item)
+            put.append(item)
+        return put, list(await asyncio.wait_for(asyncio.gather(*waiting), 1))
+
+    put, got = asyncio.run(scenario())
+    assert sorted(map(id, got)) == sorted(map(id, put))
+
+
+def test_a_wait_for_space_ends_at_the_next_take_and_not_at_an_earlier_one() -> None:
+    """A take wakes the generator only while it waits for space; one that timed out leaves nothing stale behind."""
+
+    async def scenario() -> tuple[bool, bool, bool]:
+        queue, _ = filled("lll")
+        queue.take(newest_first=False)  # nobody waits: this take must not end the next wait early
+        first = asyncio.create_task(queue.wait_for_space())
+        for _ in range(3):
+            await asyncio.sleep(0)
+        waited_before_a_take = not first.done()
+        queue.take(newest_first=False)
+        await asyncio.wait_for(first, 1)
+        try:
+            await asyncio.wait_for(queue.wait_for_space(), 0.01)
+            timed_out = False
+        except TimeoutError:
+            timed_out = True
+        again = asyncio.create_task(queue.wait_for_space())
+        await asyncio.sleep(0)
+        still_waiting = not again.done()
+        queue.take(newest_first=False)
+        await asyncio.wait_for(again, 1)
+        return waited_before_a_take, timed_out, still_waiting
+
+    assert asyncio.run(scenario()) == (True, True, True)
