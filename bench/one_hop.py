@@ -31,15 +31,14 @@ from uvicorn.loops.auto import auto_loop_factory
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import cpu_profile
+from bench.drain import drained_after, processed
 from bench.machine import describe
 from tests.ports import free_port
-from tests.services.lab import REPO, Lab, Service, call, running_lab, settings_env, wait_until
+from tests.services.lab import REPO, Lab, call, running_lab, settings_env, wait_until
 
 PAYLOAD_BYTES = 1024
 WARM_UP_ITEMS = 2000
 """Sent by each side before the measured pairs: connections made, code paths warm."""
-FULL_POLL_SECONDS = 0.5
-FINAL_POLL_SECONDS = 0.005
 PROFILE_SECONDS = 4
 SERVICE_ENTRY_POINTS = ("producer/__main__.py", "consumer/__main__.py", "common/service.py")
 """Modules on every sample's stack, left out of the profile's list of where the lab's calls went."""
@@ -193,33 +192,6 @@ def lab_rate(lab: Lab, items: int, profile: Path | None) -> Run:
         cpu_seconds(pids["consumer"]) - consumer_before,
     )
     return Run(rate, producer / items, consumer / items, profiler.profiles())
-
-
-def processed(consumer: Service) -> int:
-    count: int = consumer.status()["state"]["items_processed"]
-    return count
-
-
-def drained_after(consumer: Service, processed_before: int, items: int) -> float:
-    """When the consumer had processed `items` more than `processed_before` (the drain's end: no item is refused or
-    retried here), seen at most FINAL_POLL_SECONDS late. The consumer is asked, not the producer: it has CPU to spare,
-    and a producer /status (a sort of its recent waits) took the producer's time from the drain being measured. Each
-    wait is half the time the rest should take at the rate seen so far; read every 0.5 s until the last 5 %, the end
-    was seen up to a third of a second late, a few percent of a drain's time."""
-    deadline = time.monotonic() + 600
-    last: tuple[float, int] | None = None
-    while time.monotonic() < deadline:
-        now = time.monotonic()
-        done = processed(consumer) - processed_before
-        if done >= items:
-            return time.monotonic()
-        wait = FULL_POLL_SECONDS
-        if last is not None and done > last[1]:
-            rate = (done - last[1]) / (now - last[0])
-            wait = min(FULL_POLL_SECONDS, max(FINAL_POLL_SECONDS, (items - done) / rate / 2))
-        last = (now, done)
-        time.sleep(wait)
-    raise AssertionError("the backlog did not drain within 600 s")
 
 
 def measure_pairs(items: int, in_flight: int, rounds: int, profile: Path | None, cores: Cores) -> list[tuple[Run, Run]]:
