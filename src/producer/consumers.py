@@ -126,7 +126,7 @@ class ConsumerEndpoints:
     def release(self, url: str) -> None:
         remaining = self._in_flight.get(url, 0) - 1
         if remaining > 0 or url in self._urls:
-            self._in_flight[url] = remaining if remaining > 0 else 0
+            self._in_flight[url] = max(remaining, 0)
         else:
             self._in_flight.pop(url, None)
 

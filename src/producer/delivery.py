@@ -132,8 +132,7 @@ class Delivery:
 
     async def _send_once(self, body: bytes) -> Attempt:
         pipeline, gate = self.pipeline, self.gate
-        settings = pipeline.live.current
-        timeout = self._timeout if settings is self._timeout_of else self._send_timeout(settings)
+        timeout = self._send_timeout(pipeline.live.current)
         if not gate.try_acquire():
             await gate.acquire()
         consumer = self.consumers.acquire()
@@ -142,10 +141,7 @@ class Delivery:
         answer = NO_ANSWER
         try:
             async with self.session.post(
-                self._process_urls.get(consumer) or self._process_url(consumer),
-                data=body,
-                headers=JSON_HEADERS,
-                timeout=timeout,
+                self._process_url(consumer), data=body, headers=JSON_HEADERS, timeout=timeout
             ) as response:
                 await response.read()
                 answer = _answer(response.status, response.headers.get("Retry-After"))
@@ -162,8 +158,7 @@ class Delivery:
         return answer
 
     def _send_timeout(self, settings: ProducerSettings) -> aiohttp.ClientTimeout:
-        """The timeout for `settings`, made anew only when they were replaced (the send path tests `is` first)."""
-        if settings is not self._timeout_of:
+        if settings is not self._timeout_of:  # settings change only by replacement
             self._timeout = aiohttp.ClientTimeout(total=settings.send_timeout_ms / 1000.0)
             self._timeout_of = settings
         return self._timeout

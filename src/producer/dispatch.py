@@ -28,7 +28,7 @@ class Dispatch:
         queue, live = self._queue, self._live
         while True:
             # Taken at once while there is a backlog (no coroutine to make); waited for only when the queue is empty.
-            item = queue.take(live.current.dequeue_order == "lifo")
+            item = queue.take(self._newest_first())
             if item is None:
                 item = await queue.get(self._newest_first)
             now = time.monotonic()

@@ -38,8 +38,7 @@ class RecentWaits:
     def add(self, now: float, wait: float) -> None:
         self._times.append(now)
         self._waits.append(wait)
-        if now - self._times[0] > self.window:
-            self._forget_before(now)
+        self._forget_before(now)
 
     def percentile(self, now: float, fraction: float) -> float | None:
         return self.percentiles(now, (fraction,))[0]
