@@ -25,7 +25,7 @@ class Dispatch:
     async def next_item(self) -> WorkItem:
         """The next item for a sender. In codel mode, items that waited too long in a standing backlog are shed
         here, at dequeue, and counted as expired (low priority first)."""
-        queue, live = self._queue, self._live
+        queue = self._queue
         while True:
             # Taken at once while there is a backlog (no coroutine to make); waited for only when the queue is empty.
             item = queue.take(self._newest_first())
@@ -34,7 +34,7 @@ class Dispatch:
             now = time.monotonic()
             wait = now - item.enqueued_at
             self._measures.littles_law.departed(now, wait)
-            settings = live.current
+            settings = self._live.current
             if settings.mode is QueueMode.CODEL:
                 low = item.priority == "low" and settings.high_priority_share > 0
                 shed = self._codel.should_drop(wait, now, low_priority=low)

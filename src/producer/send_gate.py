@@ -4,11 +4,10 @@ answers, up to that."""
 
 from __future__ import annotations
 
-import asyncio
-
 from backpressure_lab.producer.concurrency_limit import AimdLimit, GradientLimit
 from backpressure_lab.producer.metrics import ProducerMetrics
 from backpressure_lab.producer.settings import ProducerSettings
+from backpressure_lab.producer.wakeup import Wakeup
 
 # An adaptive limit starts low and learns upwards: starting at the maximum would flood a small consumer with 503s.
 INITIAL_ADAPTIVE_LIMIT = 2
@@ -22,8 +21,7 @@ class SendGate:
     def __init__(self, settings: ProducerSettings, metrics: ProducerMetrics) -> None:
         self._metrics = metrics
         self._in_flight = 0
-        self._freed = asyncio.Event()
-        self._waiting = 0
+        self._freed = Wakeup()
         metrics.rtt.labels("producer", "short").set_function(lambda: self.short_rtt)
         metrics.rtt.labels("producer", "long").set_function(lambda: self.long_rtt)
         self._maximum = settings.sender_concurrency
@@ -70,12 +68,7 @@ class SendGate:
         # One event loop: a free slot is taken at once, with no lock; a send that finds none waits for a release, then
         # looks again, as every waiter woken by the same release does.
         while not self.try_acquire():
-            self._waiting += 1
-            try:
-                self._freed.clear()
-                await self._freed.wait()
-            finally:
-                self._waiting -= 1
+            await self._freed.wait()
 
     def release(self, code: str, rtt: float, now: float) -> None:
         """Learn from one send's answer: a 2xx and its round trip, or an overload (429, 503, timeout)."""
@@ -90,5 +83,4 @@ class SendGate:
             self._metrics.concurrency_limit.set(self.limit())
         self._in_flight -= 1
         # Synchronous, so the send path's `finally` awaits nothing: waking the waiters needs no lock.
-        if self._waiting:
-            self._freed.set()
+        self._freed.wake()

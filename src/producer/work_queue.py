@@ -9,11 +9,11 @@ then holds as long as high-priority work alone arrives slower than it is served.
 
 from __future__ import annotations
 
-import asyncio
 from collections import deque
 from collections.abc import Callable
 
 from backpressure_lab.producer.items import WorkItem
+from backpressure_lab.producer.wakeup import Wakeup
 
 
 class WorkQueue:
@@ -21,11 +21,8 @@ class WorkQueue:
         self._high: deque[WorkItem] = deque()
         self._low: deque[WorkItem] = deque()
         self._memory_bytes = 0
-        self._item_ready = asyncio.Event()
-        self._space_freed = asyncio.Event()
-        # Who waits, so that a put or a take wakes nobody (a method call per item) while nobody does.
-        self._getters = 0
-        self._space_wanted = False
+        self._item_ready = Wakeup()
+        self._space_freed = Wakeup()
 
     def __len__(self) -> int:
         return len(self._high) + len(self._low)
@@ -37,8 +34,7 @@ class WorkQueue:
     def put(self, item: WorkItem) -> None:
         (self._low if item.priority == "low" else self._high).append(item)
         self._memory_bytes += item.memory_bytes
-        if self._getters:
-            self._item_ready.set()
+        self._item_ready.wake()
 
     def take(self, newest_first: bool) -> WorkItem | None:
         """The next item now, None when the queue is empty: the oldest of its priority, or the newest."""
@@ -47,31 +43,22 @@ class WorkQueue:
             return None
         item = items.pop() if newest_first else items.popleft()
         self._memory_bytes -= item.memory_bytes
-        if self._space_wanted:
-            self.notify_space()
+        self._space_freed.wake()
         return item
 
     async def get(self, newest_first: Callable[[], bool] = lambda: False) -> WorkItem:
         """The next item, waiting for one: `take` as `newest_first()` says at the moment one is there."""
         while (item := self.take(newest_first())) is None:
-            self._item_ready.clear()
-            self._getters += 1
-            try:
-                await self._item_ready.wait()
-            finally:
-                self._getters -= 1
+            await self._item_ready.wait()
         return item
 
     async def wait_for_space(self) -> None:
         """Wait until an item leaves the queue (or `notify_space` is called)."""
-        self._space_freed.clear()
-        self._space_wanted = True
         await self._space_freed.wait()
 
     def notify_space(self) -> None:
         """Wake a waiting generator, for instance after the capacity grew."""
-        self._space_wanted = False
-        self._space_freed.set()
+        self._space_freed.wake()
 
     def remove_newest(self, count: int) -> int:
         """Evict up to `count` of the newest items (the ones that would have waited longest); return how many."""
